@@ -1,0 +1,1 @@
+return MicroLlm.Cli.CliApp.Run(args, Console.Out, Console.Error);
