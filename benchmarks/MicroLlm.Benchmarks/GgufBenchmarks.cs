@@ -12,12 +12,7 @@ public class GgufBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _path = Path.GetFullPath(Environment.GetEnvironmentVariable("MICROLLM_BENCH_MODEL")
-            ?? Path.Combine(AppContext.BaseDirectory, "../../../../../../shared/conformance/models/tiny-llama-q4_0.gguf"));
-        if (!File.Exists(_path))
-        {
-            throw new FileNotFoundException($"Benchmark model not found at {_path}; set MICROLLM_BENCH_MODEL to a GGUF file.");
-        }
+        _path = BenchData.Model("tiny-llama-q4_0.gguf");
     }
 
     [Benchmark]
