@@ -57,6 +57,34 @@ public class GgufMutationTests
         Assert.That(slowest, Is.LessThan(TimeSpan.FromSeconds(2)), "no mutant may make the reader hang");
     }
 
+    [Test]
+    public void MutatedRealVocabularyFilesFailOnlyWithFormatExceptions()
+    {
+        string[] paths = ["ggml-vocab-llama-spm.gguf", "ggml-vocab-gpt-2.gguf", "ggml-vocab-bert-bge.gguf"];
+        byte[][] seeds = paths.Select(p => File.ReadAllBytes(MicroLlm.Tests.Conformance.RequireFile("tokenizer", p))).ToArray();
+        var rng = new Random(7);
+        var wrong = new List<string>();
+        const int count = 600;
+        for (int i = 0; i < count; i++)
+        {
+            byte[] mutant = Mutate(seeds[i % seeds.Length], rng, out string how);
+            try
+            {
+                using var file = GgufFile.FromMemory(mutant);
+                Touch(file);
+            }
+            catch (GgufFormatException)
+            {
+            }
+            catch (Exception e)
+            {
+                wrong.Add($"{paths[i % paths.Length]} mutant {i} ({how}): {e.GetType().Name}: {e.Message}");
+            }
+        }
+
+        Assert.That(wrong, Is.Empty, string.Join(Environment.NewLine, wrong.Take(20)));
+    }
+
     private static void Touch(GgufFile file)
     {
         foreach (var kv in file.Metadata)
