@@ -1,12 +1,13 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 
 namespace MicroLlm.Tokenization.Bpe;
 
 /// <summary>
 /// Turns one pre-tokenized word, written in the byte-level alphabet, into token ids: starts from one symbol per
 /// byte and repeatedly merges the adjacent pair with the best (lowest) merge rank, leftmost first on ties, as the
-/// reference runtime does. A priority queue over a linked list of symbols keeps a word's cost near-linear, and
-/// finished words are cached.
+/// reference runtime does. Short words find the best pair by scanning, long ones through a priority queue over a
+/// linked list of symbols (near-linear in the word's length); finished words are cached.
 /// </summary>
 /// <remarks>
 /// Symbols are identified by integer: a vocabulary piece by its token id, any other piece the merges mention by an
@@ -18,8 +19,12 @@ internal sealed class BpeMergeEngine
     private const int MaxCachedWords = 1 << 16;
     private const int MaxCachedWordLength = 256;
 
+    /// <summary>Words up to this many bytes merge by scanning their pairs, longer ones through the priority queue.</summary>
+    public const int DefaultScanMergeMaxLength = 48;
+
     private readonly GgufVocabulary _vocabulary;
     private readonly bool _ignoreMerges;
+    private readonly int _scanMergeMaxLength;
 
     // (left symbol << 32 | right symbol) -> (rank, merged symbol); the first of duplicate merges wins.
     private readonly Dictionary<long, (int Rank, int Result)> _merges;
@@ -40,11 +45,13 @@ internal sealed class BpeMergeEngine
     /// <summary>Builds the merge table.</summary>
     /// <param name="vocabulary">The vocabulary, with its <c>tokenizer.ggml.merges</c>.</param>
     /// <param name="ignoreMerges">Whether a word that is a piece of the vocabulary as a whole becomes that token directly.</param>
+    /// <param name="scanMergeMaxLength">The longest word, in bytes, merged by scanning rather than through the queue; both give the same ids (tests run each).</param>
     /// <exception cref="InvalidDataException">A merge is not two pieces separated by a space.</exception>
-    public BpeMergeEngine(GgufVocabulary vocabulary, bool ignoreMerges)
+    public BpeMergeEngine(GgufVocabulary vocabulary, bool ignoreMerges, int scanMergeMaxLength = DefaultScanMergeMaxLength)
     {
         _vocabulary = vocabulary;
         _ignoreMerges = ignoreMerges;
+        _scanMergeMaxLength = scanMergeMaxLength;
         _cacheBySpan = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
 
         var extra = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -143,7 +150,7 @@ internal sealed class BpeMergeEngine
                 Interlocked.Exchange(ref _cachedCount, 0);
             }
 
-            _cache.TryAdd(key, [.. output[before..]]);
+            _cache.TryAdd(key, CollectionsMarshal.AsSpan(output)[before..].ToArray());
         }
     }
 
@@ -172,8 +179,98 @@ internal sealed class BpeMergeEngine
             next[i] = i + 1 < word.Length ? i + 1 : -1;
         }
 
-        PriorityQueue<(int Left, int Right, int LeftSymbol, int RightSymbol, int Result), long> queue = s.Queue;
-        for (int i = 1; i < word.Length; i++)
+        if (word.Length <= _scanMergeMaxLength)
+        {
+            MergeByScanning(symbol, prev, next, s.PairRank.AsSpan(0, word.Length), s.PairResult.AsSpan(0, word.Length));
+        }
+        else
+        {
+            MergeByQueue(symbol, prev, next, s.Queue);
+        }
+
+        for (int i = 0; i >= 0; i = next[i])
+        {
+            int id = symbol[i];
+            if (id < _vocabulary.Count)
+            {
+                output.Add(id);
+            }
+            else
+            {
+                output.AddRange(_fallbacks[id - _vocabulary.Count]);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Short words: keeps the rank of each adjacent pair and merges the best one, lowest rank then leftmost, until
+    /// none is left. The same order as <see cref="MergeByQueue"/> (the queue's live entries are exactly the adjacent
+    /// pairs), with less work per merge when there are only a few symbols.
+    /// </summary>
+    private void MergeByScanning(Span<int> symbol, Span<int> prev, Span<int> next, Span<int> pairRank, Span<int> pairResult)
+    {
+        // pairRank[i]: rank of the pair (i, next[i]), or int.MaxValue when it has no merge or i is not live.
+        for (int i = 0; i < symbol.Length; i++)
+        {
+            RankPair(symbol, next, pairRank, pairResult, i);
+        }
+
+        while (true)
+        {
+            int best = -1, bestRank = int.MaxValue;
+            for (int i = 0; i >= 0; i = next[i])
+            {
+                if (pairRank[i] < bestRank)
+                {
+                    bestRank = pairRank[i];
+                    best = i;
+                }
+            }
+
+            if (best < 0)
+            {
+                return;
+            }
+
+            int right = next[best];
+            symbol[best] = pairResult[best];
+            int after = next[right];
+            next[best] = after;
+            if (after >= 0)
+            {
+                prev[after] = best;
+            }
+
+            pairRank[right] = int.MaxValue;
+            RankPair(symbol, next, pairRank, pairResult, best);
+            if (prev[best] >= 0)
+            {
+                RankPair(symbol, next, pairRank, pairResult, prev[best]);
+            }
+        }
+    }
+
+    private void RankPair(Span<int> symbol, Span<int> next, Span<int> pairRank, Span<int> pairResult, int left)
+    {
+        int right = next[left];
+        if (right >= 0 && _merges.TryGetValue(Pair(symbol[left], symbol[right]), out var merge))
+        {
+            pairRank[left] = merge.Rank;
+            pairResult[left] = merge.Result;
+        }
+        else
+        {
+            pairRank[left] = int.MaxValue;
+        }
+    }
+
+    /// <summary>
+    /// Long words: a priority queue of adjacent pairs by (rank, left position); entries that went stale when a
+    /// neighbour merged are skipped when they come up. O(n log n) in the word's length.
+    /// </summary>
+    private void MergeByQueue(Span<int> symbol, Span<int> prev, Span<int> next, PriorityQueue<(int Left, int Right, int LeftSymbol, int RightSymbol, int Result), long> queue)
+    {
+        for (int i = 1; i < symbol.Length; i++)
         {
             Offer(queue, symbol, i - 1, i);
         }
@@ -205,19 +302,6 @@ internal sealed class BpeMergeEngine
                 Offer(queue, symbol, pair.Left, after);
             }
         }
-
-        for (int i = 0; i >= 0; i = next[i])
-        {
-            int id = symbol[i];
-            if (id < _vocabulary.Count)
-            {
-                output.Add(id);
-            }
-            else
-            {
-                output.AddRange(_fallbacks[id - _vocabulary.Count]);
-            }
-        }
     }
 
     private void Offer(PriorityQueue<(int, int, int, int, int), long> queue, Span<int> symbol, int left, int right)
@@ -238,6 +322,10 @@ internal sealed class BpeMergeEngine
 
         public int[] Next { get; private set; } = new int[64];
 
+        public int[] PairRank { get; private set; } = new int[64];
+
+        public int[] PairResult { get; private set; } = new int[64];
+
         public PriorityQueue<(int Left, int Right, int LeftSymbol, int RightSymbol, int Result), long> Queue { get; } = new();
 
         public void Reset(int length)
@@ -248,6 +336,8 @@ internal sealed class BpeMergeEngine
                 Symbol = new int[size];
                 Prev = new int[size];
                 Next = new int[size];
+                PairRank = new int[size];
+                PairResult = new int[size];
             }
 
             Queue.Clear();

@@ -38,6 +38,17 @@ internal sealed class ByteLevelBpeEncoder : TextEncoder
     /// <exception cref="NotSupportedException"><c>tokenizer.ggml.pre</c> names a pre-tokenizer the reference runtime does not know; the message lists the known ones.</exception>
     /// <exception cref="InvalidDataException"><c>tokenizer.ggml.merges</c> is missing or has a malformed entry.</exception>
     public ByteLevelBpeEncoder(GgufVocabulary vocabulary)
+        : this(vocabulary, BpeMergeEngine.DefaultScanMergeMaxLength)
+    {
+    }
+
+    /// <summary>Prepares the encoder, choosing where merging switches from scanning to the priority queue (for tests, which run both).</summary>
+    /// <param name="vocabulary">A vocabulary whose <see cref="GgufVocabulary.Model"/> is <c>gpt2</c>.</param>
+    /// <param name="scanMergeMaxLength">The longest word, in bytes, merged by scanning: 0 sends every word through the queue, <see cref="int.MaxValue"/> none.</param>
+    /// <exception cref="ArgumentException">The vocabulary is not a <c>gpt2</c> one.</exception>
+    /// <exception cref="NotSupportedException"><c>tokenizer.ggml.pre</c> names a pre-tokenizer the reference runtime does not know.</exception>
+    /// <exception cref="InvalidDataException"><c>tokenizer.ggml.merges</c> is missing or has a malformed entry.</exception>
+    internal ByteLevelBpeEncoder(GgufVocabulary vocabulary, int scanMergeMaxLength)
     {
         ArgumentNullException.ThrowIfNull(vocabulary);
         if (vocabulary.Model != "gpt2")
@@ -51,7 +62,7 @@ internal sealed class ByteLevelBpeEncoder : TextEncoder
         }
 
         _preTokenizer = ByteLevelPreTokenizer.ForName(vocabulary.PreTokenizer);
-        _merges = new BpeMergeEngine(vocabulary, _preTokenizer.IgnoreMerges);
+        _merges = new BpeMergeEngine(vocabulary, _preTokenizer.IgnoreMerges, scanMergeMaxLength);
         (_pieceBytes, _pieceStarts) = BuildPieceBytes(vocabulary);
     }
 

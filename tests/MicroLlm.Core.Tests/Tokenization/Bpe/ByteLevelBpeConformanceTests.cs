@@ -13,32 +13,18 @@ public sealed class ByteLevelBpeConformanceTests
 {
     private static readonly Dictionary<string, (GgufVocabulary Vocabulary, ByteLevelBpeEncoder Encoder, UserDefinedTokenSplitter Frame)> Loaded = [];
 
-    /// <summary>One case per (vocabulary file, test file, text).</summary>
-    public static IEnumerable<TestCaseData> Cases()
-    {
-        foreach (string vocabPath in Conformance.Files("tokenizer", "ggml-vocab-*.gguf"))
-        {
-            using (GgufFile file = GgufFile.Open(vocabPath))
-            {
-                if (file.Metadata.GetString("tokenizer.ggml.model") != "gpt2")
-                {
-                    continue;
-                }
-            }
+    private static readonly Lazy<List<(string VocabPath, string Name, string Text, int[] Ids)>> AllTexts = new(FindTexts);
 
-            string vocab = Path.GetFileNameWithoutExtension(vocabPath)["ggml-vocab-".Length..];
-            foreach (string inputPath in new[] { vocabPath + ".inp", Path.ChangeExtension(vocabPath, ".bn.inp") }.Where(File.Exists))
-            {
-                string set = inputPath.EndsWith(".bn.inp", StringComparison.Ordinal) ? "bn" : "gguf";
-                var tests = ReferenceTokenizerTests.Read(inputPath);
-                for (int i = 0; i < tests.Count; i++)
-                {
-                    yield return new TestCaseData(vocabPath, tests[i].Text, tests[i].Ids)
-                        .SetName($"{{m}}({vocab} {set} {i:D2} \"{ReferenceTokenizerTests.Preview(tests[i].Text)}\")");
-                }
-            }
-        }
-    }
+    /// <summary>One case per (vocabulary file, test file, text).</summary>
+    public static IEnumerable<TestCaseData> Cases() =>
+        AllTexts.Value.Select(t => new TestCaseData(t.VocabPath, t.Text, t.Ids).SetName($"{{m}}({t.Name})"));
+
+    /// <summary>One case per (vocabulary file, merge path): 0 sends every word through the priority queue, <see cref="int.MaxValue"/> merges every word by scanning.</summary>
+    public static IEnumerable<TestCaseData> MergePathCases() => AllTexts.Value
+        .Select(t => t.VocabPath)
+        .Distinct()
+        .SelectMany(path => new[] { (path, 0, "queue"), (path, int.MaxValue, "scan") })
+        .Select(c => new TestCaseData(c.path, c.Item2).SetArgDisplayNames(Path.GetFileName(c.path), c.Item3));
 
     [Test]
     public void Conformance_folder_holds_gpt2_vocabularies()
@@ -79,6 +65,80 @@ public sealed class ByteLevelBpeConformanceTests
         {
             Assert.That(decoded.ToArray(), Is.EqualTo(utf8.Where(b => HasByteToken(vocabPath, b)).ToArray()), "Only the bytes without a token may be missing.");
         }
+    }
+
+    [TestCaseSource(nameof(MergePathCases))]
+    public void Both_merge_paths_give_the_reference_ids(string vocabPath, int scanMergeMaxLength)
+    {
+        var (vocabulary, _, frame) = Load(vocabPath);
+        var encoder = new ByteLevelBpeEncoder(vocabulary, scanMergeMaxLength);
+        var failures = new List<string>();
+        foreach (var (_, _, text, expected) in AllTexts.Value.Where(t => t.VocabPath == vocabPath))
+        {
+            if (!frame.Encode(encoder, text).SequenceEqual(expected))
+            {
+                failures.Add(ReferenceTokenizerTests.Preview(text));
+            }
+        }
+
+        Assert.That(failures, Is.Empty);
+    }
+
+    [Test]
+    public void One_encoder_serves_many_threads_at_once()
+    {
+        Conformance.Require();
+        var texts = AllTexts.Value;
+        Assume.That(texts, Is.Not.Empty);
+        var encoders = texts.Select(t => t.VocabPath).Distinct().ToDictionary(p => p, p => new ByteLevelBpeEncoder(Load(p).Vocabulary));
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+
+        // Every thread runs every text many times over, in its own order, on shared encoders (and their shared word caches).
+        Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, thread =>
+        {
+            var rng = new Random(thread);
+            for (int round = 0; round < 20; round++)
+            {
+                foreach (var (vocabPath, name, text, expected) in texts.OrderBy(_ => rng.Next()))
+                {
+                    var ids = Load(vocabPath).Frame.Encode(encoders[vocabPath], text);
+                    if (!ids.SequenceEqual(expected))
+                    {
+                        failures.Add(name);
+                    }
+                }
+            }
+        });
+
+        Assert.That(failures.Distinct(), Is.Empty);
+    }
+
+    private static List<(string VocabPath, string Name, string Text, int[] Ids)> FindTexts()
+    {
+        var found = new List<(string, string, string, int[])>();
+        foreach (string vocabPath in Conformance.Files("tokenizer", "ggml-vocab-*.gguf"))
+        {
+            using (GgufFile file = GgufFile.Open(vocabPath))
+            {
+                if (file.Metadata.GetString("tokenizer.ggml.model") != "gpt2")
+                {
+                    continue;
+                }
+            }
+
+            string vocab = Path.GetFileNameWithoutExtension(vocabPath)["ggml-vocab-".Length..];
+            foreach (string inputPath in new[] { vocabPath + ".inp", Path.ChangeExtension(vocabPath, ".bn.inp") }.Where(File.Exists))
+            {
+                string set = inputPath.EndsWith(".bn.inp", StringComparison.Ordinal) ? "bn" : "gguf";
+                var tests = ReferenceTokenizerTests.Read(inputPath);
+                for (int i = 0; i < tests.Count; i++)
+                {
+                    found.Add((vocabPath, $"{vocab} {set} {i:D2} \"{ReferenceTokenizerTests.Preview(tests[i].Text)}\"", tests[i].Text, tests[i].Ids));
+                }
+            }
+        }
+
+        return found;
     }
 
     private static bool HasByteToken(string vocabPath, byte b) =>

@@ -103,6 +103,46 @@ public sealed class ReferencePreTokenizerTests
         Assert.That(failures, Is.Empty);
     }
 
+    /// <summary>The texts of <see cref="Whole_word_tokens_skip_merging_as_in_the_reference"/>.</summary>
+    private static readonly string[] WholeWordTexts =
+    [
+        "the thing is nothing", "Hello world", "water, the other; Hello!", " the world 123 1234",
+        "thinking bringing herder", "HELLO hello Hello", "the\nthe\tthe  the",
+    ];
+
+    /// <summary>
+    /// Llama 3 and Tekken take a word that is a token as a whole before merging (<c>ignore_merges</c>). With every
+    /// merge intact the GPT-2 vocabulary never shows it, so the merges making <c>Ġthe</c>, <c>ing</c>, <c>Hello</c>,
+    /// <c>Ġworld</c>, <c>er</c> and <c>Ġ123</c> are removed: " thing" is still a token but no longer reachable by merging.
+    /// The ids are the reference's for the GPT-2 vocabulary so changed.
+    /// </summary>
+    [TestCase("llama-bpe", new[] { "1169 1517 318 2147", "15496 995", "7050 11 262 584 26 18435 0", "262 995 220 10163 220 10163 19", "28973 6079 607 2934 81", "13909 3069 46 23748 18435", "1169 198 1169 197 1169 220 262" })]
+    [TestCase("tekken", new[] { "1169 1517 318 2147", "15496 995", "7050 11 262 584 26 18435 0", "262 995 220 16 17 18 220 16 17 18 19", "28973 6079 607 2934 81", "13909 3069 46 23748 18435", "1169 198 1169 197 1169 220 262" })]
+    [TestCase("gpt-2", new[] { "1169 7888 70 318 407 20079 70", "39 11109 476 335", "86 378 81 11 256 258 584 26 18435 0", "256 258 476 335 1105 18 1105 2682", "14925 259 70 865 259 1655 70 607 2934 81", "13909 3069 46 23748 18435", "1169 198 1169 197 1169 220 256 258" })]
+    public void Whole_word_tokens_skip_merging_as_in_the_reference(string name, string[] expected)
+    {
+        string[] dropped = ["Ġthe", "ing", "Hello", "Ġworld", "er", "Ġ123"];
+        using GgufFile file = GgufFile.Open(Conformance.RequireFile("tokenizer", "ggml-vocab-gpt-2.gguf"));
+        var metadata = file.Metadata.Select(kv => kv.Key switch
+        {
+            "tokenizer.ggml.pre" => new KeyValuePair<string, GgufValue>(kv.Key, GgufValue.From(name)),
+            "tokenizer.ggml.merges" => new KeyValuePair<string, GgufValue>(
+                kv.Key,
+                GgufValue.FromArray<string>([.. kv.Value.AsStringArray().Where(m => !dropped.Contains(m.Remove(m.IndexOf(' ', 1), 1)))])),
+            _ => kv,
+        }).ToList();
+        var encoder = new ByteLevelBpeEncoder(GgufVocabulary.FromMetadata(new GgufMetadata(metadata)));
+
+        var got = WholeWordTexts.Select(t =>
+        {
+            var ids = new List<int>();
+            encoder.Encode(t, afterSpecialOrStart: true, ids);
+            return string.Join(" ", ids);
+        });
+
+        Assert.That(got, Is.EqualTo(expected));
+    }
+
     private static readonly Dictionary<string, ByteLevelBpeEncoder> Gpt2Encoders = [];
 
     private static ByteLevelBpeEncoder Gpt2EncoderFor(string name)
