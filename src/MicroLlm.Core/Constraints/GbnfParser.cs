@@ -80,7 +80,7 @@ internal sealed class GbnfParser
             if (Current == '|')
             {
                 _pos++;
-                SkipSpace(newlines: true);
+                SkipSpace(newlines: !nested && AtLineEnd() ? !NextLineStartsRule() : true);
                 alternatives.Add(ParseSequence(ruleName, nested));
                 continue;
             }
@@ -429,6 +429,33 @@ internal sealed class GbnfParser
         }
 
         return _text[start.._pos];
+    }
+
+    private bool AtLineEnd()
+    {
+        int save = _pos;
+        SkipSpace(newlines: false);
+        bool end = AtEnd || Current == '\r' || Current == '\n';
+        _pos = save;
+        return end;
+    }
+
+    /// <summary>Whether the next non-blank line starts with <c>name ::=</c>: then a trailing '|' ends in an empty alternative.</summary>
+    private bool NextLineStartsRule()
+    {
+        int save = _pos;
+        SkipSpace(newlines: true);
+        int start = _pos;
+        while (IsWordChar(Current))
+        {
+            _pos++;
+        }
+
+        bool named = _pos > start;
+        SkipSpace(newlines: false);
+        bool rule = AtEnd || (named && string.CompareOrdinal(_text, _pos, "::=", 0, 3) == 0);
+        _pos = save;
+        return rule;
     }
 
     private static bool IsWordChar(char c) => char.IsAsciiLetterOrDigit(c) || c == '-' || c == '_';

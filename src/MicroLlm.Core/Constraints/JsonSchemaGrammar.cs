@@ -871,24 +871,38 @@ internal sealed class JsonSchemaCompiler
             extra = _rules.Add(hint + "-extra", Seq(key, "\":\"", ws, value, ws));
         }
 
-        // first(i): nothing written yet, at property i; rest(i): something written. Optional properties branch.
+        // First(i): nothing written yet, at property i; Rest(i): something written. Optional properties branch.
+        // Rules are made on first use, so an all-required object is one plain sequence.
         int n = properties.Count;
-        var firstNames = new string[n + 1];
-        var restNames = new string[n + 1];
-        firstNames[n] = extra is null ? "" : $"({extra} ({comma} {extra})*)?";
-        restNames[n] = extra is null ? "" : $"({comma} {extra})*";
-        for (int i = n - 1; i >= 0; i--)
+        var firstNames = new string?[n + 1];
+        var restNames = new string?[n + 1];
+        string Rest(int i)
         {
-            bool isRequired = required.Contains(properties[i].Name);
-            string rest = isRequired ? Seq(comma, members[i], restNames[i + 1]) : Seq($"({comma} {members[i]})?", restNames[i + 1]);
-            string first = isRequired
-                ? Seq(members[i], restNames[i + 1])
-                : $"{Seq(members[i], restNames[i + 1])} | {(firstNames[i + 1].Length == 0 ? "" : firstNames[i + 1])}";
-            restNames[i] = rest.Length == 0 ? "" : _rules.Add($"{hint}-rest{i}", rest);
-            firstNames[i] = _rules.Add($"{hint}-from{i}", first.TrimEnd());
+            if (restNames[i] is null)
+            {
+                string body = i == n
+                    ? (extra is null ? "" : $"({comma} {extra})*")
+                    : required.Contains(properties[i].Name) ? Seq(comma, members[i], Rest(i + 1)) : Seq($"({comma} {members[i]})?", Rest(i + 1));
+                restNames[i] = body.Length == 0 || i == n ? body : _rules.Add($"{hint}-rest{i}", body);
+            }
+
+            return restNames[i]!;
         }
 
-        return _rules.Add(hint, Seq("\"{\"", ws, firstNames[0], "\"}\""));
+        string First(int i)
+        {
+            if (firstNames[i] is null)
+            {
+                string body = i == n
+                    ? (extra is null ? "" : $"({extra} ({comma} {extra})*)?")
+                    : required.Contains(properties[i].Name) ? Seq(members[i], Rest(i + 1)) : $"{First(i + 1)} | {Seq(members[i], Rest(i + 1))}".Trim();
+                firstNames[i] = body.Length == 0 || (i == n) || required.Contains(properties[i].Name) ? (body.Contains('|', StringComparison.Ordinal) ? $"({body})" : body) : _rules.Add($"{hint}-from{i}", body);
+            }
+
+            return firstNames[i]!;
+        }
+
+        return _rules.Add(hint, Seq("\"{\"", ws, First(0), "\"}\""));
     }
 
     private static readonly JsonElement JsonSerializerTrue = JsonDocument.Parse("true").RootElement.Clone();

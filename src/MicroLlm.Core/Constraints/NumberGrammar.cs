@@ -303,11 +303,13 @@ internal sealed class NumberGrammar(GbnfRuleSet rules)
             if (names[s] is null)
             {
                 names[s] = _rules.Reserve("fraction");
-                var alternatives = edges[s].Where(e => live[e.Next]).Select(e => DigitClass(e.From, e.To) + " " + Name(e.Next)).ToList();
+                var alternatives = new List<string>();
                 if (accepting[s])
                 {
-                    alternatives.Add("");
+                    alternatives.Add(""); // empty alternative first: "x ::= | …"
                 }
+
+                alternatives.AddRange(edges[s].Where(e => live[e.Next]).Select(e => DigitClass(e.From, e.To) + " " + Name(e.Next)));
 
                 _rules.Set(names[s]!, string.Join(" | ", alternatives));
             }

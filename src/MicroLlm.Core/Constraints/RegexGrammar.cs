@@ -44,6 +44,7 @@ internal sealed class RegexTranslator
     private readonly string _pattern;
     private readonly bool _json;
     private int _pos;
+    private string? _literalChar; // set by ParseAtom when the atom is one character, as it is written in the output
 
     private RegexTranslator(string pattern, bool jsonString)
     {
@@ -114,25 +115,44 @@ internal sealed class RegexTranslator
 
     private string ParseSequence(int limit)
     {
+        // Adjacent single characters without a quantifier are merged into one literal.
         var items = new List<string>();
+        var literal = new StringBuilder();
+        void Flush()
+        {
+            if (literal.Length > 0)
+            {
+                items.Add(GbnfText.Literal(literal.ToString()));
+                literal.Clear();
+            }
+        }
+
         while (_pos < limit && _pattern[_pos] != '|' && _pattern[_pos] != ')')
         {
-            int start = _pos;
+            _literalChar = null;
             string atom = ParseAtom(limit);
+            string? literalText = _literalChar;
             string? quantifier = ParseQuantifier(limit);
+            if (quantifier is null && literalText is not null)
+            {
+                literal.Append(literalText);
+                continue;
+            }
+
+            Flush();
             if (quantifier is not null)
             {
-                atom = "(" + atom + ")" + quantifier;
+                bool single = atom.StartsWith('(') || (atom.StartsWith('[') && atom.EndsWith(']')) || literalText is not null;
+                atom = (single ? atom : "(" + atom + ")") + quantifier;
             }
 
             if (atom.Length > 0)
             {
                 items.Add(atom);
             }
-
-            _ = start;
         }
 
+        Flush();
         return string.Join(" ", items);
     }
 
@@ -180,6 +200,7 @@ internal sealed class RegexTranslator
                 }
 
                 _pos++;
+                _literalChar = null; // a group, even of one character
                 return inner;
             case '[':
                 return SetExpression(ParseClass(limit));
@@ -270,7 +291,22 @@ internal sealed class RegexTranslator
                     return Checked(start, value);
                 }
 
-                return Checked(start, Hex(start, 4, limit));
+                int unit = Hex(start, 4, limit);
+                if (unit is >= 0xD800 and <= 0xDBFF && _pos + 5 < limit && _pattern[_pos] == '\\' && _pattern[_pos + 1] == 'u')
+                {
+                    // A surrogate pair written as two escapes stands for one character.
+                    int save = _pos;
+                    _pos += 2;
+                    int low = Hex(start, 4, limit);
+                    if (low is >= 0xDC00 and <= 0xDFFF)
+                    {
+                        return CodePointRanges.Single(char.ConvertToUtf32((char)unit, (char)low));
+                    }
+
+                    _pos = save;
+                }
+
+                return Checked(start, unit);
             case 'c':
                 throw Error(start, "Control escapes (\\cX) are not supported; write \\xHH.");
             default:
@@ -500,12 +536,8 @@ internal sealed class RegexTranslator
 
     private string CharExpression(int cp)
     {
-        if (_json && JsonSpecials.Contains(cp))
-        {
-            return GbnfText.Literal(JsonEscape(cp));
-        }
-
-        return GbnfText.Literal(char.ConvertFromUtf32(cp));
+        _literalChar = _json && JsonSpecials.Contains(cp) ? JsonEscape(cp) : char.ConvertFromUtf32(cp);
+        return GbnfText.Literal(_literalChar);
     }
 
     private string SetExpression(CodePointRanges set)

@@ -83,6 +83,15 @@ public class GbnfParserTests
     }
 
     [Test]
+    public void ATrailingBarBeforeTheNextRuleIsAnEmptyAlternative()
+    {
+        var grammar = Grammar.Parse("root ::= \"a\" x\nx ::= \"b\" |\nunused ::= \"c\"\n");
+        Assert.That(new[] { "a", "ab", "abc" }.Select(grammar.IsMatch), Is.EqualTo(new[] { true, true, false }));
+        var continued = Grammar.Parse("root ::= \"a\" |\n  \"b\"\n");
+        Assert.That(continued.IsMatch("b"), Is.True);
+    }
+
+    [Test]
     public void CommentsAndCrLfAreAccepted()
     {
         var grammar = Grammar.Parse("# header\r\nroot ::= a # trailing\r\n\r\na ::= \"x\"\r\n");
