@@ -13,9 +13,13 @@ internal sealed class GbnfParser
     /// <summary>The most any <c>{m,n}</c> bound may be.</summary>
     public const int MaxRepetition = 100_000;
 
+    /// <summary>The deepest nesting of parentheses accepted (the parser recurses on them).</summary>
+    public const int MaxNesting = 500;
+
     private readonly string _text;
     private readonly SymbolicGrammar _grammar = new();
     private int _pos;
+    private int _depth;
 
     private GbnfParser(string text) => _text = text;
 
@@ -149,6 +153,11 @@ internal sealed class GbnfParser
             }
             else if (c == '(')
             {
+                if (++_depth > MaxNesting)
+                {
+                    throw Error(start, $"Groups are nested more than {MaxNesting} deep; move inner groups into named rules.");
+                }
+
                 _pos++;
                 SkipSpace(newlines: true);
                 int sub = _grammar.Generate(ruleName, line, column);
@@ -161,6 +170,7 @@ internal sealed class GbnfParser
                 }
 
                 _pos++;
+                _depth--;
                 lastStart = items.Count;
                 items.Add(new SymbolItem(SymbolKind.Reference, null, null, sub, line, column));
             }
@@ -483,7 +493,28 @@ internal sealed class GbnfParser
         }
     }
 
-    private (int Line, int Column) LineColumn(int index) => TextPosition.LineColumn(_text, index);
+    // Positions are asked for in increasing order while parsing, so they are counted on from the last one.
+    private int _countedTo, _countedLine = 1, _countedLineStart;
+
+    private (int Line, int Column) LineColumn(int index)
+    {
+        if (index < _countedTo)
+        {
+            return TextPosition.LineColumn(_text, index);
+        }
+
+        for (int i = _countedTo; i < index && i < _text.Length; i++)
+        {
+            if (_text[i] == '\n')
+            {
+                _countedLine++;
+                _countedLineStart = i + 1;
+            }
+        }
+
+        _countedTo = Math.Min(index, _text.Length);
+        return (_countedLine, index - _countedLineStart + 1);
+    }
 
     private GrammarException Error(int index, string detail)
     {

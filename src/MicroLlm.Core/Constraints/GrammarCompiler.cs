@@ -216,31 +216,7 @@ internal sealed class GrammarCompiler
         var args = program.Args;
 
         // Productive: some alternative's elements are all terminals or productive rules.
-        var productive = new bool[rules];
-        for (bool changed = true; changed;)
-        {
-            changed = false;
-            for (int r = 0; r < rules; r++)
-            {
-                if (!productive[r] && program.AlternativeStarts[r].Any(start => AllProductive(start)))
-                {
-                    productive[r] = changed = true;
-                }
-            }
-        }
-
-        bool AllProductive(int pos)
-        {
-            for (; kinds[pos] != GrammarProgram.End; pos++)
-            {
-                if (kinds[pos] == GrammarProgram.Reference && !productive[args[pos]])
-                {
-                    return false;
-                }
-            }
-
-            return true;
-        }
+        var productive = Fixpoint(program, terminalsBlock: false);
 
         // Name a rule on a cycle of unfinishable rules (the cause), not one that merely uses it.
         int culprit = -1;
@@ -295,31 +271,7 @@ internal sealed class GrammarCompiler
         }
 
         // Nullable: some alternative derives the empty string.
-        var nullable = new bool[rules];
-        for (bool changed = true; changed;)
-        {
-            changed = false;
-            for (int r = 0; r < rules; r++)
-            {
-                if (!nullable[r] && program.AlternativeStarts[r].Any(AllNullable))
-                {
-                    nullable[r] = changed = true;
-                }
-            }
-        }
-
-        bool AllNullable(int pos)
-        {
-            for (; kinds[pos] != GrammarProgram.End; pos++)
-            {
-                if (kinds[pos] == GrammarProgram.Terminal || !nullable[args[pos]])
-                {
-                    return false;
-                }
-            }
-
-            return true;
-        }
+        var nullable = Fixpoint(program, terminalsBlock: true);
 
         // Left edges r → s: s is referenced after a nullable prefix. A cycle of them never consumes input; it only
         // terminates when every edge on it is a tail call (nothing left to return to), so the stack cannot grow.
@@ -357,6 +309,72 @@ internal sealed class GrammarCompiler
         }
 
         _ = root;
+    }
+
+    /// <summary>
+    /// The rules with an alternative whose references are all (recursively) marked, in linear time: each alternative counts
+    /// its unmarked references and is done at zero. With <paramref name="terminalsBlock"/>, an alternative with a terminal
+    /// never counts (nullable); without, terminals are fine (productive).
+    /// </summary>
+    private static bool[] Fixpoint(GrammarProgram program, bool terminalsBlock)
+    {
+        int rules = program.AlternativeStarts.Length;
+        var kinds = program.Kinds;
+        var args = program.Args;
+        var marked = new bool[rules];
+        var pendingCount = new List<int>();             // per alternative: unmarked references left
+        var alternativeRule = new List<int>();          // per alternative: its rule
+        var users = new List<int>[rules];               // per rule: alternatives that reference it (once per reference)
+        var ready = new Stack<int>();
+        for (int r = 0; r < rules; r++)
+        {
+            users[r] ??= [];
+            foreach (int start in program.AlternativeStarts[r])
+            {
+                int alternative = pendingCount.Count;
+                int count = 0;
+                bool blocked = false;
+                for (int pos = start; kinds[pos] != GrammarProgram.End; pos++)
+                {
+                    if (kinds[pos] == GrammarProgram.Terminal)
+                    {
+                        blocked |= terminalsBlock;
+                    }
+                    else
+                    {
+                        count++;
+                        (users[args[pos]] ??= []).Add(alternative);
+                    }
+                }
+
+                pendingCount.Add(blocked ? int.MaxValue : count);
+                alternativeRule.Add(r);
+                if (count == 0 && !blocked)
+                {
+                    ready.Push(r);
+                }
+            }
+        }
+
+        while (ready.Count > 0)
+        {
+            int r = ready.Pop();
+            if (marked[r])
+            {
+                continue;
+            }
+
+            marked[r] = true;
+            foreach (int alternative in users[r])
+            {
+                if (pendingCount[alternative] != int.MaxValue && --pendingCount[alternative] == 0)
+                {
+                    ready.Push(alternativeRule[alternative]);
+                }
+            }
+        }
+
+        return marked;
     }
 
     private string UserName(int rule)

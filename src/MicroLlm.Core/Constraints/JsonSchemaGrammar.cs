@@ -87,7 +87,9 @@ internal sealed class JsonSchemaCompiler
     private readonly GbnfRuleSet _rules = new();
     private readonly Dictionary<string, string> _refRules = new(StringComparer.Ordinal);
     private readonly NumberGrammar _numbers;
+    private const int MaxDepth = 256;
     private Dictionary<string, int>? _offsets;
+    private int _depth;
 
     public JsonSchemaCompiler(JsonElement root, string text, JsonSchemaGrammarOptions options)
     {
@@ -106,6 +108,23 @@ internal sealed class JsonSchemaCompiler
     // ---------------------------------------------------------------- dispatch
 
     private string Visit(JsonElement schema, string pointer, string hint)
+    {
+        if (++_depth > MaxDepth)
+        {
+            throw Error(pointer, null, $"The schema nests (through subschemas and references) more than {MaxDepth} deep.");
+        }
+
+        try
+        {
+            return VisitSchema(schema, pointer, hint);
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    private string VisitSchema(JsonElement schema, string pointer, string hint)
     {
         if (schema.ValueKind == JsonValueKind.True)
         {
@@ -1096,11 +1115,16 @@ internal static class JsonPositions
         var arrayIndex = new Stack<int>();
         var containers = new Stack<bool>(); // true: array
         string? pendingName = null;
+        int countedBytes = 0, charCount = 0;
         try
         {
             while (reader.Read())
             {
-                int offset = CharOffset(utf8, (int)reader.TokenStartIndex);
+                // Character offset of the token, counted on from the previous token.
+                int byteOffset = (int)reader.TokenStartIndex;
+                charCount += Encoding.UTF8.GetCharCount(utf8, countedBytes, byteOffset - countedBytes);
+                countedBytes = byteOffset;
+                int offset = charCount;
                 switch (reader.TokenType)
                 {
                     case JsonTokenType.PropertyName:
@@ -1181,6 +1205,4 @@ internal static class JsonPositions
 
         return sb.ToString();
     }
-
-    private static int CharOffset(byte[] utf8, int byteOffset) => Encoding.UTF8.GetCharCount(utf8, 0, byteOffset);
 }

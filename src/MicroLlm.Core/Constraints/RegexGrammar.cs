@@ -44,6 +44,7 @@ internal sealed class RegexTranslator
     private readonly string _pattern;
     private readonly bool _json;
     private int _pos;
+    private int _depth;
     private string? _literalChar; // set by ParseAtom when the atom is one character, as it is written in the output
 
     private RegexTranslator(string pattern, bool jsonString)
@@ -163,6 +164,11 @@ internal sealed class RegexTranslator
         switch (c)
         {
             case '(':
+                if (++_depth > GbnfParser.MaxNesting)
+                {
+                    throw Error(start, $"Groups are nested more than {GbnfParser.MaxNesting} deep.");
+                }
+
                 _pos++;
                 if (Current(limit) == '?')
                 {
@@ -200,6 +206,7 @@ internal sealed class RegexTranslator
                 }
 
                 _pos++;
+                _depth--;
                 _literalChar = null; // a group, even of one character
                 return inner;
             case '[':

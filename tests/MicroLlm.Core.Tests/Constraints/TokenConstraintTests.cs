@@ -218,5 +218,47 @@ public class TokenConstraintTests
 
             TestContext.Out.WriteLine($"'{prefix}': {n} allowed, {sw.Elapsed.TotalMicroseconds / Reps:F1} µs/mask, trie {vocabulary.Trie.NodeCount} nodes");
         }
+
+        // A document token by token, with warm and with cold caches.
+        byte[] doc = Encoding.UTF8.GetBytes("{\"name\": \"Rahim Uddin\", \"age\": 42, \"city\": \"ঢাকা\", \"tags\": [\"a\", \"b\"], \"score\": 0.875, \"ok\": true}");
+        var tokens = new List<int>();
+        var probe = TokenConstraint.Create(grammar, vocabulary);
+        for (int pos = 0; pos < doc.Length;)
+        {
+            int best = -1, bestLength = 0;
+            for (int id = 0; id < vocabulary.Count; id++)
+            {
+                var b = vocabulary.GetTokenBytes(id);
+                if (b.Length > bestLength && doc.AsSpan(pos).StartsWith(b))
+                {
+                    best = id;
+                    bestLength = b.Length;
+                }
+            }
+
+            tokens.Add(best);
+            pos += bestLength;
+        }
+
+        var warm = TokenConstraint.Create(grammar, vocabulary);
+        for (int round = 0; round < 4; round++)
+        {
+            foreach (bool cold in new[] { false, true })
+            {
+                var sw = Stopwatch.StartNew();
+                for (int rep = 0; rep < 10; rep++)
+                {
+                    var c = cold ? TokenConstraint.Create(grammar, vocabulary) : warm;
+                    c.Reset();
+                    foreach (int t in tokens)
+                    {
+                        c.ComputeMask(mask);
+                        c.Accept(t);
+                    }
+                }
+
+                TestContext.Out.WriteLine($"{(cold ? "cold" : "warm")}: {sw.Elapsed.TotalMicroseconds / (10 * tokens.Count):F1} µs/token over {tokens.Count} tokens");
+            }
+        }
     }
 }
