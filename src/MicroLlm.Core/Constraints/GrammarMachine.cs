@@ -43,6 +43,8 @@ internal sealed class GrammarMachine
     private readonly HashSet<long> _visited = [];
     private readonly Stack<(int Position, int Parent)> _pending = new();
     private readonly List<int> _output = [];
+    private readonly List<int> _matching = [];
+    private readonly Dictionary<MatchKey, int> _rowGroups = [];
 
     public GrammarMachine(GrammarProgram program)
     {
@@ -94,29 +96,76 @@ internal sealed class GrammarMachine
         return state;
     }
 
-    /// <summary>Computes, caches and returns the transition of <paramref name="state"/> on byte class <paramref name="byteClass"/>.</summary>
+    /// <summary>
+    /// Computes and caches the transitions of <paramref name="state"/> on every byte class (classes that match the same
+    /// stacks share one closure), and returns the one on <paramref name="byteClass"/>.
+    /// </summary>
     public int ComputeTransition(int state, int byteClass)
     {
-        _output.Clear();
-        _visited.Clear();
+        int[] stacks = _stateStacks[state];
         var accepts = _program.TerminalAcceptsClass;
-        foreach (int stack in _stateStacks[state])
+        var args = _program.Args;
+        int row = state * _classes;
+        _rowGroups.Clear();
+        for (int c = 0; c < _classes; c++)
         {
-            if (stack == EmptyStack)
+            if (_transitions[row + c] >= 0)
             {
                 continue;
             }
 
-            int position = _framePosition[stack];
-            if (accepts[(_program.Args[position] * _classes) + byteClass])
+            // Which stacks this class moves on, as a hash and a list; classes with the same list share the result.
+            _matching.Clear();
+            foreach (int stack in stacks)
             {
-                Close(position + 1, _frameParent[stack]);
+                if (stack != EmptyStack && accepts[(args[_framePosition[stack]] * _classes) + c])
+                {
+                    _matching.Add(stack);
+                }
             }
+
+            if (_matching.Count == 0)
+            {
+                _transitions[row + c] = Dead;
+                continue;
+            }
+
+            var key = new MatchKey([.. _matching]);
+            if (!_rowGroups.TryGetValue(key, out int next))
+            {
+                _output.Clear();
+                _visited.Clear();
+                foreach (int stack in key.Stacks)
+                {
+                    Close(_framePosition[stack] + 1, _frameParent[stack]);
+                }
+
+                next = Intern(_output);
+                _rowGroups.Add(key, next);
+            }
+
+            // Intern may have replaced the table.
+            _transitions[(state * _classes) + c] = next;
         }
 
-        int next = Intern(_output);
-        _transitions[(state * _classes) + byteClass] = next;
-        return next;
+        return _transitions[(state * _classes) + byteClass];
+    }
+
+    /// <summary>A list of stacks, compared by content.</summary>
+    private readonly struct MatchKey(int[] stacks) : IEquatable<MatchKey>
+    {
+        public int[] Stacks { get; } = stacks;
+
+        public bool Equals(MatchKey other) => Stacks.AsSpan().SequenceEqual(other.Stacks);
+
+        public override bool Equals(object? obj) => obj is MatchKey other && Equals(other);
+
+        public override int GetHashCode()
+        {
+            var hash = new HashCode();
+            hash.AddBytes(MemoryMarshal.AsBytes(Stacks.AsSpan()));
+            return hash.ToHashCode();
+        }
     }
 
     /// <summary>Forgets every cached frame and state; <see cref="Initial"/> is rebuilt.</summary>

@@ -260,5 +260,26 @@ public class TokenConstraintTests
                 TestContext.Out.WriteLine($"{(cold ? "cold" : "warm")}: {sw.Elapsed.TotalMicroseconds / (10 * tokens.Count):F1} µs/token over {tokens.Count} tokens");
             }
         }
+
+        // A counted repetition: every step is a new grammar state (the worst case for the caches). Tokens that would
+        // close the string are not chosen, so the string runs on.
+        var counted = TokenConstraint.Create(Grammar.FromJsonSchema("""{"type":"string","maxLength":1000}"""), vocabulary);
+        var rng = new Random(1);
+        var worst = TimeSpan.Zero;
+        var total = Stopwatch.StartNew();
+        int steps = 0;
+        for (; steps < 200 && !counted.IsComplete; steps++)
+        {
+            var one = Stopwatch.StartNew();
+            counted.ComputeMask(mask);
+            worst = one.Elapsed > worst ? one.Elapsed : worst;
+            total.Stop();
+            int[] ids = [.. Enumerable.Range(0, mask.Length).Where(i => mask[i] && !vocabulary.IsEndOfGeneration(i) && (steps == 0 || !vocabulary.GetTokenBytes(i).Contains((byte)'"')))];
+            int pick = ids[rng.Next(ids.Length)];
+            total.Start();
+            counted.Accept(pick);
+        }
+
+        TestContext.Out.WriteLine($"maxLength 1000: {total.Elapsed.TotalMicroseconds / steps:F1} µs/step average, worst {worst.TotalMicroseconds:F0} µs");
     }
 }
