@@ -85,7 +85,7 @@ internal sealed class GrammarCompiler
 
         Emit(alternatives);
         var program = new GrammarProgram([.. _kinds], [.. _args], [.. _starts], [.. _terminals], root, [.. _names]);
-        Check(program, root);
+        Check(program);
         return program;
     }
 
@@ -209,7 +209,7 @@ internal sealed class GrammarCompiler
         }
     }
 
-    private void Check(GrammarProgram program, int root)
+    private void Check(GrammarProgram program)
     {
         int rules = program.AlternativeStarts.Length;
         var kinds = program.Kinds;
@@ -308,7 +308,6 @@ internal sealed class GrammarCompiler
             }
         }
 
-        _ = root;
     }
 
     /// <summary>

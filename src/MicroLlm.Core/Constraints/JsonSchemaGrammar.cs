@@ -713,10 +713,9 @@ internal sealed class JsonSchemaCompiler
             throw Error(pointer, "uniqueItems", "'uniqueItems': true is not supported (a grammar cannot compare items); drop it, or use 'maxItems': 1.");
         }
 
-        // Positional schemas, then the schema of the rest (null: no more items).
+        // Positional schemas, then the schema of the rest: absent means any value, false means no more items.
         var prefix = new List<(JsonElement Schema, string Pointer)>();
-        (JsonElement Schema, string Pointer)? rest = (default, "");
-        JsonElement? restSchema = null;
+        (JsonElement Schema, string Pointer)? rest = null;
         if (schema.TryGetProperty("prefixItems", out var prefixItems))
         {
             if (prefixItems.ValueKind != JsonValueKind.Array)
@@ -727,7 +726,6 @@ internal sealed class JsonSchemaCompiler
             prefix.AddRange(prefixItems.EnumerateArray().Select((s, i) => (s, $"{pointer}/prefixItems/{i}")));
             if (schema.TryGetProperty("items", out var items))
             {
-                restSchema = items;
                 rest = (items, pointer + "/items");
             }
         }
@@ -735,34 +733,25 @@ internal sealed class JsonSchemaCompiler
         {
             if (items.ValueKind == JsonValueKind.Array)
             {
+                // Drafts 4 to 7: an items array is positional, additionalItems the rest.
                 prefix.AddRange(items.EnumerateArray().Select((s, i) => (s, $"{pointer}/items/{i}")));
                 if (schema.TryGetProperty("additionalItems", out var additional))
                 {
-                    restSchema = additional;
                     rest = (additional, pointer + "/additionalItems");
                 }
             }
             else
             {
-                restSchema = items;
                 rest = (items, pointer + "/items");
             }
         }
 
-        string? restRule = null;
-        if (restSchema is { ValueKind: JsonValueKind.False })
+        string? restRule = rest switch
         {
-            rest = null;
-        }
-        else if (restSchema is null)
-        {
-            restRule = Value();
-        }
-
-        if (rest is not null && restRule is null)
-        {
-            restRule = Visit(rest.Value.Schema, rest.Value.Pointer, hint + "-item");
-        }
+            null => Value(),
+            { Schema.ValueKind: JsonValueKind.False } => null,
+            { } r => Visit(r.Schema, r.Pointer, hint + "-item"),
+        };
 
         int k = prefix.Count;
         if (restRule is null && min > k)
