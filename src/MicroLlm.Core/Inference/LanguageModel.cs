@@ -1,0 +1,172 @@
+using MicroLlm.Gguf;
+using MicroLlm.Models;
+
+namespace MicroLlm.Inference;
+
+/// <summary>
+/// A transformer language model (llama, qwen2, phi3 or gemma2 GGUF) loaded for inference. The weights stay in the
+/// file's memory map in their stored type. A model is immutable and thread-safe: create one
+/// <see cref="InferenceSession"/> per conversation, on any thread.
+/// </summary>
+/// <remarks>
+/// Disposing the model while sessions still run is safe: the file is unmapped when the last running call returns,
+/// and later calls throw <see cref="ObjectDisposedException"/>.
+/// </remarks>
+public sealed class LanguageModel : IDisposable
+{
+    private readonly GgufFile _file;
+    private readonly bool _ownsFile;
+    private int _leases;
+    private int _disposed;
+
+    private LanguageModel(GgufFile file, bool ownsFile)
+    {
+        _file = file;
+        _ownsFile = ownsFile;
+        Transformer = TransformerModel.Load(file);
+        var c = Transformer.Config;
+        Info = new ModelInfo(
+            c.Architecture,
+            file.Metadata.GetString("general.name"),
+            c.ContextLength,
+            c.VocabularySize,
+            c.EmbeddingLength,
+            c.BlockCount,
+            c.HeadCount,
+            c.KvHeadCount,
+            Transformer.WeightBytes);
+    }
+
+    /// <summary>What the model is: architecture, sizes and weight bytes.</summary>
+    public ModelInfo Info { get; }
+
+    /// <summary>The GGUF file the model reads (metadata and tensors). Valid until the model is disposed.</summary>
+    public GgufFile File => _file;
+
+    internal TransformerModel Transformer { get; }
+
+    /// <summary>Opens and validates a GGUF model file.</summary>
+    /// <param name="path">Path of a <c>.gguf</c> file.</param>
+    /// <returns>The loaded model; dispose it to unmap the file.</returns>
+    /// <exception cref="GgufFormatException">The file is not valid GGUF.</exception>
+    /// <exception cref="InvalidDataException">The model's metadata or tensors are inconsistent.</exception>
+    /// <exception cref="NotSupportedException">The architecture or a tensor type is not supported.</exception>
+    public static LanguageModel Load(string path)
+    {
+        var file = GgufFile.Open(path);
+        try
+        {
+            return new LanguageModel(file, ownsFile: true);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens and validates a GGUF model file on a thread-pool thread.</summary>
+    /// <param name="path">Path of a <c>.gguf</c> file.</param>
+    /// <param name="cancellationToken">Cancels before the load starts.</param>
+    /// <returns>The loaded model.</returns>
+    public static Task<LanguageModel> LoadAsync(string path, CancellationToken cancellationToken = default) =>
+        Task.Run(() => Load(path), cancellationToken);
+
+    /// <summary>Uses a GGUF file that is already open; the caller keeps ownership and disposes it after the model.</summary>
+    /// <param name="file">An open GGUF file.</param>
+    /// <returns>The model.</returns>
+    public static LanguageModel FromFile(GgufFile file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        return new LanguageModel(file, ownsFile: false);
+    }
+
+    /// <summary>Starts a new sequence (an empty KV cache).</summary>
+    /// <param name="options">Context length and other settings; null for the defaults.</param>
+    /// <returns>The session; dispose it when done.</returns>
+    public InferenceSession CreateSession(SessionOptions? options = null)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        options ??= new SessionOptions();
+        int context = options.ContextLength ?? Math.Min(Info.ContextLength, SessionOptions.DefaultContextLength);
+        if (context < 1 || context > Info.ContextLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), context,
+                $"SessionOptions.ContextLength must be between 1 and the model's context length {Info.ContextLength}.");
+        }
+
+        return new InferenceSession(this, context);
+    }
+
+    /// <summary>Unmaps the file once no session call is running; later calls throw <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0 && Volatile.Read(ref _leases) == 0)
+        {
+            CloseFile();
+        }
+    }
+
+    /// <summary>Keeps the map alive for one call; pair with <see cref="Release"/>.</summary>
+    internal void Acquire()
+    {
+        Interlocked.Increment(ref _leases);
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            Release();
+            throw new ObjectDisposedException(nameof(LanguageModel), "The model was disposed; load it again to continue.");
+        }
+    }
+
+    internal void Release()
+    {
+        if (Interlocked.Decrement(ref _leases) == 0 && Volatile.Read(ref _disposed) != 0)
+        {
+            CloseFile();
+        }
+    }
+
+    private int _closed;
+
+    private void CloseFile()
+    {
+        if (_ownsFile && Interlocked.Exchange(ref _closed, 1) == 0)
+        {
+            _file.Dispose();
+        }
+    }
+}
+
+/// <summary>What a loaded model is.</summary>
+/// <param name="Architecture">The GGUF architecture name (<c>llama</c>, <c>qwen2</c>, <c>phi3</c>, <c>gemma2</c>).</param>
+/// <param name="Name">The model's name from its metadata, if it has one.</param>
+/// <param name="ContextLength">The longest sequence the model was trained for.</param>
+/// <param name="VocabularySize">Number of tokens (the length of a logits vector).</param>
+/// <param name="EmbeddingLength">Width of the hidden state.</param>
+/// <param name="LayerCount">Number of transformer blocks.</param>
+/// <param name="HeadCount">Attention heads.</param>
+/// <param name="KvHeadCount">Key/value heads (fewer than <paramref name="HeadCount"/> with grouped-query attention).</param>
+/// <param name="WeightBytes">Bytes of weight matrices read per generated token.</param>
+public sealed record ModelInfo(
+    string Architecture,
+    string? Name,
+    int ContextLength,
+    int VocabularySize,
+    int EmbeddingLength,
+    int LayerCount,
+    int HeadCount,
+    int KvHeadCount,
+    long WeightBytes);
+
+/// <summary>Settings of one <see cref="InferenceSession"/>.</summary>
+public sealed class SessionOptions
+{
+    /// <summary>The context length used when <see cref="ContextLength"/> is null and the model allows it.</summary>
+    public const int DefaultContextLength = 4096;
+
+    /// <summary>
+    /// The most tokens the session holds (prompt plus generated). Null: the model's context length, at most
+    /// <see cref="DefaultContextLength"/>. The KV cache grows as the sequence does, up to this.
+    /// </summary>
+    public int? ContextLength { get; set; }
+}

@@ -1,0 +1,465 @@
+using System.Numerics.Tensors;
+using MicroLlm.Models;
+
+namespace MicroLlm.Inference;
+
+/// <summary>
+/// The mutable state of one sequence over a <see cref="TransformerModel"/>: the KV cache (F16, as the reference keeps
+/// it) and every scratch buffer, allocated at creation (the cache grows by doubling up to the context length).
+/// <see cref="Forward"/> evaluates a batch of tokens at consecutive positions. Not thread-safe; one per sequence.
+/// </summary>
+/// <remarks>
+/// Numerics follow the reference runtime so that logits agree: activations are rounded to each weight's
+/// multiplication type, queries and attention probabilities to F16 before they meet the F16 cache, sums of squares and
+/// softmax denominators accumulate in double, RoPE angles are computed by repeated multiplication, GELU is evaluated
+/// on F16-rounded inputs.
+/// </remarks>
+internal sealed class TransformerState
+{
+    /// <summary>The most tokens one pass of <see cref="Forward"/> computes together; longer inputs are split.</summary>
+    public const int MaxBatch = 32;
+
+    private readonly TransformerModel _model;
+    private readonly TransformerConfig _c;
+    private readonly Half[][] _keyCache;   // per layer: (position, kv_dim)
+    private readonly Half[][] _valueCache; // per layer: (position, kv_dim)
+    private readonly float[]? _ropeFactors;
+    private readonly MatMulScratch _scratch;
+    private readonly float[] _x, _xb, _q, _k, _v, _qkv, _att, _proj, _gate, _up, _logits;
+    private readonly float[] _ropeCos, _ropeSin; // (batch, rope_dims / 2)
+    private readonly float[] _scores;            // (context)
+    private readonly float[] _head;              // (head_dim) F16-rounded query, then output accumulator
+    private readonly float[] _acc;
+    private int _capacity;
+
+    public TransformerState(TransformerModel model, int contextLength)
+    {
+        _model = model;
+        _c = model.Config;
+        ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, 1);
+        ContextLength = contextLength;
+        int dim = _c.EmbeddingLength, kvDim = _c.KvDimension, qDim = _c.QueryDimension, ffn = _c.FeedForwardLength;
+        int b = MaxBatch;
+        _keyCache = new Half[_c.BlockCount][];
+        _valueCache = new Half[_c.BlockCount][];
+        _capacity = 0;
+        Grow(Math.Min(contextLength, 256));
+        _ropeFactors = model.RopeFactorsFor(contextLength);
+        _scratch = new MatMulScratch(Math.Max(Math.Max(dim, ffn), qDim), b);
+        _x = new float[b * dim];
+        _xb = new float[b * dim];
+        _q = new float[b * qDim];
+        _k = new float[b * kvDim];
+        _v = new float[b * kvDim];
+        _qkv = model.Layers.Any(l => l.QueryKeyValue is not null) ? new float[b * (qDim + (2 * kvDim))] : [];
+        _att = new float[b * qDim];
+        _proj = new float[b * dim];
+        _gate = new float[b * ffn];
+        _up = new float[b * (model.Layers.Any(l => l.Gate is null) ? 2 * ffn : ffn)];
+        _logits = new float[_c.VocabularySize];
+        _ropeCos = new float[b * (_c.RopeDimensionCount / 2)];
+        _ropeSin = new float[b * (_c.RopeDimensionCount / 2)];
+        _scores = new float[contextLength];
+        _head = new float[_c.HeadDimension];
+        _acc = new float[_c.HeadDimension];
+    }
+
+    /// <summary>The most positions this state holds.</summary>
+    public int ContextLength { get; }
+
+    /// <summary>
+    /// Evaluates <paramref name="tokens"/> at positions <paramref name="position"/>, <paramref name="position"/>+1, …
+    /// (earlier positions must already be in the cache). With <paramref name="allLogits"/>, <paramref name="logits"/>
+    /// receives every token's logits (tokens × vocabulary); otherwise only the last token's.
+    /// </summary>
+    public void Forward(ReadOnlySpan<int> tokens, int position, Span<float> logits, bool allLogits, CancellationToken cancellationToken = default)
+    {
+        int vocab = _c.VocabularySize;
+        if (tokens.IsEmpty)
+        {
+            throw new ArgumentException("At least one token is needed.", nameof(tokens));
+        }
+
+        if (position < 0 || position > ContextLength - tokens.Length)
+        {
+            throw new InvalidOperationException(
+                $"The sequence would reach {position + tokens.Length} tokens, past this session's context of {ContextLength}; reset or truncate the session, or create it with a longer context.");
+        }
+
+        if (logits.Length < (allLogits ? tokens.Length * vocab : vocab))
+        {
+            throw new ArgumentException("The logits buffer is too small.", nameof(logits));
+        }
+
+        foreach (int t in tokens)
+        {
+            if ((uint)t >= (uint)vocab)
+            {
+                throw new ArgumentOutOfRangeException(nameof(tokens), t, $"Token ids are 0..{vocab - 1}.");
+            }
+        }
+
+        EnsureCapacity(position + tokens.Length);
+        for (int start = 0; start < tokens.Length; start += MaxBatch)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int n = Math.Min(MaxBatch, tokens.Length - start);
+            bool last = start + n == tokens.Length;
+            if (allLogits)
+            {
+                ForwardBatch(tokens.Slice(start, n), position + start, logits.Slice(start * vocab, n * vocab), outputRows: n, cancellationToken);
+            }
+            else if (last)
+            {
+                ForwardBatch(tokens.Slice(start, n), position + start, logits[..vocab], outputRows: 1, cancellationToken);
+            }
+            else
+            {
+                ForwardBatch(tokens.Slice(start, n), position + start, default, outputRows: 0, cancellationToken);
+            }
+        }
+    }
+
+    private void ForwardBatch(ReadOnlySpan<int> tokens, int position, Span<float> logits, int outputRows, CancellationToken cancellationToken)
+    {
+        int n = tokens.Length, dim = _c.EmbeddingLength, kvDim = _c.KvDimension, qDim = _c.QueryDimension, ffn = _c.FeedForwardLength;
+        var x = _x.AsSpan(0, n * dim);
+        var xb = _xb.AsSpan(0, n * dim);
+        for (int i = 0; i < n; i++)
+        {
+            var row = x.Slice(i * dim, dim);
+            _model.TokenEmbedding.ReadRow(tokens[i], row);
+            if (_c.EmbeddingScale != 1f)
+            {
+                TensorPrimitives.Multiply(row, _c.EmbeddingScale, row);
+            }
+
+            PrepareRope(position + i, i);
+        }
+
+        var q = _q.AsSpan(0, n * qDim);
+        var k = _k.AsSpan(0, n * kvDim);
+        var v = _v.AsSpan(0, n * kvDim);
+        var att = _att.AsSpan(0, n * qDim);
+        var proj = _proj.AsSpan(0, n * dim);
+        for (int l = 0; l < _model.Layers.Length; l++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var layer = _model.Layers[l];
+
+            // Attention.
+            RmsNorm(x, layer.AttentionNorm, xb, n);
+            if (layer.QueryKeyValue is { } qkvWeight)
+            {
+                int width = qDim + (2 * kvDim);
+                var qkv = _qkv.AsSpan(0, n * width);
+                qkvWeight.MatMul(xb, n, qkv, _scratch);
+                AddBias(qkv, layer.QueryKeyValueBias, n);
+                for (int i = 0; i < n; i++)
+                {
+                    qkv.Slice(i * width, qDim).CopyTo(q.Slice(i * qDim, qDim));
+                    qkv.Slice((i * width) + qDim, kvDim).CopyTo(k.Slice(i * kvDim, kvDim));
+                    qkv.Slice((i * width) + qDim + kvDim, kvDim).CopyTo(v.Slice(i * kvDim, kvDim));
+                }
+            }
+            else
+            {
+                layer.Query!.MatMul(xb, n, q, _scratch);
+                AddBias(q, layer.QueryBias, n);
+                layer.Key!.MatMul(xb, n, k, _scratch);
+                AddBias(k, layer.KeyBias, n);
+                layer.Value!.MatMul(xb, n, v, _scratch);
+                AddBias(v, layer.ValueBias, n);
+            }
+
+            for (int i = 0; i < n; i++)
+            {
+                var qi = q.Slice(i * qDim, qDim);
+                ApplyRope(qi, _c.HeadCount, i);
+                if (_c.QueryScale != 1f)
+                {
+                    TensorPrimitives.Multiply(qi, _c.QueryScale, qi);
+                }
+
+                ApplyRope(k.Slice(i * kvDim, kvDim), _c.KvHeadCount, i);
+                int slot = (position + i) * kvDim;
+                TensorPrimitives.ConvertToHalf(k.Slice(i * kvDim, kvDim), _keyCache[l].AsSpan(slot, kvDim));
+                TensorPrimitives.ConvertToHalf(v.Slice(i * kvDim, kvDim), _valueCache[l].AsSpan(slot, kvDim));
+            }
+
+            for (int i = 0; i < n; i++)
+            {
+                Attention(l, position + i, q.Slice(i * qDim, qDim), att.Slice(i * qDim, qDim));
+            }
+
+            layer.AttentionOutput.MatMul(att, n, proj, _scratch);
+            AddBias(proj, layer.AttentionOutputBias, n);
+            if (layer.AttentionPostNorm is { } postAttention)
+            {
+                RmsNorm(proj, postAttention, proj, n);
+            }
+
+            TensorPrimitives.Add(x, proj, x);
+
+            // Feed-forward.
+            RmsNorm(x, layer.FeedForwardNorm, xb, n);
+            var gate = _gate.AsSpan(0, n * ffn);
+            if (layer.Gate is { } gateWeight)
+            {
+                var up = _up.AsSpan(0, n * ffn);
+                gateWeight.MatMul(xb, n, gate, _scratch);
+                layer.Up.MatMul(xb, n, up, _scratch);
+                Activate(gate, up);
+            }
+            else
+            {
+                var gateUp = _up.AsSpan(0, n * 2 * ffn);
+                layer.Up.MatMul(xb, n, gateUp, _scratch);
+                for (int i = 0; i < n; i++)
+                {
+                    var g = gate.Slice(i * ffn, ffn);
+                    gateUp.Slice(i * 2 * ffn, ffn).CopyTo(g);
+                    Activate(g, gateUp.Slice((i * 2 * ffn) + ffn, ffn));
+                }
+            }
+
+            layer.Down.MatMul(gate, n, proj, _scratch);
+            if (layer.FeedForwardPostNorm is { } postFfn)
+            {
+                RmsNorm(proj, postFfn, proj, n);
+            }
+
+            TensorPrimitives.Add(x, proj, x);
+        }
+
+        if (outputRows == 0)
+        {
+            return;
+        }
+
+        // Only the rows whose logits are wanted go through the output head.
+        var outX = x.Slice((n - outputRows) * dim, outputRows * dim);
+        var outXb = xb[..(outputRows * dim)];
+        RmsNorm(outX, _model.OutputNorm, outXb, outputRows);
+        _model.Output.MatMul(outXb, outputRows, logits, _scratch);
+        if (_c.FinalLogitSoftcap > 0)
+        {
+            float cap = _c.FinalLogitSoftcap;
+            var l = logits[..(outputRows * _c.VocabularySize)];
+            TensorPrimitives.Multiply(l, 1f / cap, l);
+            TensorPrimitives.Tanh(l, l);
+            TensorPrimitives.Multiply(l, cap, l);
+        }
+    }
+
+    /// <summary>Drops nothing: the cache rows past the sequence are simply overwritten later.</summary>
+    public void EnsureCapacity(int positions)
+    {
+        if (positions > _capacity)
+        {
+            int capacity = _capacity;
+            while (capacity < positions)
+            {
+                capacity = (int)Math.Min(ContextLength, Math.Max(256L, capacity * 2L));
+            }
+
+            Grow(capacity);
+        }
+    }
+
+    private void Grow(int capacity)
+    {
+        int kvDim = _c.KvDimension;
+        for (int l = 0; l < _keyCache.Length; l++)
+        {
+            var k = new Half[(long)capacity * kvDim];
+            var v = new Half[(long)capacity * kvDim];
+            if (_keyCache[l] is { } oldK)
+            {
+                oldK.CopyTo(k, 0);
+                _valueCache[l].CopyTo(v, 0);
+            }
+
+            _keyCache[l] = k;
+            _valueCache[l] = v;
+        }
+
+        _capacity = capacity;
+    }
+
+    private void Attention(int layer, int position, ReadOnlySpan<float> q, Span<float> output)
+    {
+        int headDim = _c.HeadDimension, kvDim = _c.KvDimension, group = _c.HeadCount / _c.KvHeadCount;
+        int first = _c.IsSlidingLayer(layer) ? Math.Max(0, position - _c.SlidingWindow + 1) : 0;
+        var keys = _keyCache[layer];
+        var values = _valueCache[layer];
+        var qh = _head.AsSpan();
+        var acc = _acc.AsSpan();
+        float cap = _c.AttentionLogitSoftcap, scale = _c.SoftmaxScale;
+        for (int h = 0; h < _c.HeadCount; h++)
+        {
+            int kvOffset = h / group * headDim;
+            // The reference multiplies the F16 cache with queries rounded to F16.
+            for (int i = 0; i < headDim; i++)
+            {
+                qh[i] = (float)(Half)q[(h * headDim) + i];
+            }
+
+            var scores = _scores.AsSpan(first, position + 1 - first);
+            for (int t = first; t <= position; t++)
+            {
+                var kRow = keys.AsSpan((t * kvDim) + kvOffset, headDim);
+                float s = 0;
+                for (int i = 0; i < headDim; i++)
+                {
+                    s += qh[i] * (float)kRow[i];
+                }
+
+                if (cap > 0)
+                {
+                    s = cap * MathF.Tanh(s / cap);
+                }
+
+                scores[t - first] = s * scale;
+            }
+
+            SoftmaxInPlace(scores);
+            acc.Clear();
+            for (int t = first; t <= position; t++)
+            {
+                float p = (float)(Half)scores[t - first];
+                var vRow = values.AsSpan((t * kvDim) + kvOffset, headDim);
+                for (int i = 0; i < headDim; i++)
+                {
+                    acc[i] += p * (float)vRow[i];
+                }
+            }
+
+            acc.CopyTo(output.Slice(h * headDim, headDim));
+        }
+    }
+
+    private void Activate(Span<float> gate, ReadOnlySpan<float> up)
+    {
+        if (_c.Activation == FeedForwardActivation.Silu)
+        {
+            for (int i = 0; i < gate.Length; i++)
+            {
+                float g = gate[i];
+                gate[i] = g / (1.0f + MathF.Exp(-g)) * up[i];
+            }
+        }
+        else
+        {
+            for (int i = 0; i < gate.Length; i++)
+            {
+                gate[i] = GeluF16(gate[i]) * up[i];
+            }
+        }
+    }
+
+    /// <summary>The tanh-approximated GELU the reference evaluates through an F16 table.</summary>
+    internal static float GeluF16(float x)
+    {
+        if (x <= -10f)
+        {
+            return 0f;
+        }
+
+        if (x >= 10f)
+        {
+            return x;
+        }
+
+        float h = (float)(Half)x;
+        const float sqrt2OverPi = 0.79788456080286535587989211986876f, coefA = 0.044715f;
+        return (float)(Half)(0.5f * h * (1.0f + MathF.Tanh(sqrt2OverPi * h * (1.0f + (coefA * h * h)))));
+    }
+
+    private static void AddBias(Span<float> y, float[]? bias, int n)
+    {
+        if (bias is null)
+        {
+            return;
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            var row = y.Slice(i * bias.Length, bias.Length);
+            TensorPrimitives.Add(row, bias, row);
+        }
+    }
+
+    private void RmsNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, Span<float> y, int n)
+    {
+        int dim = weight.Length;
+        for (int r = 0; r < n; r++)
+        {
+            var xr = x.Slice(r * dim, dim);
+            var yr = y.Slice(r * dim, dim);
+            double sum = 0;
+            foreach (float v in xr)
+            {
+                sum += v * v;
+            }
+
+            float mean = (float)(sum / dim);
+            float s = 1.0f / MathF.Sqrt(mean + _c.RmsNormEpsilon);
+            for (int i = 0; i < dim; i++)
+            {
+                yr[i] = xr[i] * s * weight[i];
+            }
+        }
+    }
+
+    private void PrepareRope(int position, int row)
+    {
+        // theta_i = position * base^(-2i/n_dims), by repeated multiplication as the reference computes it.
+        int half = _c.RopeDimensionCount / 2;
+        var cos = _ropeCos.AsSpan(row * half, half);
+        var sin = _ropeSin.AsSpan(row * half, half);
+        float thetaScale = MathF.Pow(_c.RopeFreqBase, -2.0f / _c.RopeDimensionCount);
+        float theta = position;
+        for (int i = 0; i < half; i++)
+        {
+            float t = _ropeFactors is null ? theta : theta / _ropeFactors[i];
+            t *= _c.RopeFreqScale;
+            cos[i] = MathF.Cos(t);
+            sin[i] = MathF.Sin(t);
+            theta *= thetaScale;
+        }
+    }
+
+    private void ApplyRope(Span<float> v, int heads, int row)
+    {
+        int headDim = _c.HeadDimension, half = _c.RopeDimensionCount / 2;
+        var cos = _ropeCos.AsSpan(row * half, half);
+        var sin = _ropeSin.AsSpan(row * half, half);
+        for (int h = 0; h < heads; h++)
+        {
+            var head = v.Slice(h * headDim, headDim);
+            for (int i = 0; i < half; i++)
+            {
+                // NeoX rotates (x[i], x[i + n/2]); the normal ordering rotates adjacent pairs.
+                int a = _c.RopeNeox ? i : 2 * i, b = _c.RopeNeox ? i + half : (2 * i) + 1;
+                float x0 = head[a], x1 = head[b];
+                head[a] = (x0 * cos[i]) - (x1 * sin[i]);
+                head[b] = (x0 * sin[i]) + (x1 * cos[i]);
+            }
+        }
+    }
+
+    private static void SoftmaxInPlace(Span<float> x)
+    {
+        float max = TensorPrimitives.Max(x);
+        double sum = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            float e = MathF.Exp(x[i] - max);
+            x[i] = e;
+            sum += e;
+        }
+
+        TensorPrimitives.Multiply(x, (float)(1.0 / sum), x);
+    }
+}

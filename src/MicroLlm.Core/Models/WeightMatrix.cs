@@ -1,0 +1,130 @@
+using System.Numerics.Tensors;
+using MicroLlm.Gguf;
+using MicroLlm.Quantization;
+
+namespace MicroLlm.Models;
+
+/// <summary>
+/// A weight matrix read in place from the memory map: <c>Rows</c> rows of <c>Columns</c> elements in its stored type.
+/// This is the scalar reference path: activations are rounded to the type the reference runtime multiplies with
+/// (F16 for F16 weights, Q8_0 for Q4/Q5/Q8_0 blocks, Q8_K for K-quants), each weight row is dequantized into a
+/// scratch row, and the two are dotted in float. The SIMD kernels of the performance issue replace it and are tested against it.
+/// </summary>
+internal sealed unsafe class WeightMatrix
+{
+    private readonly byte* _data;
+    private readonly long _rowBytes;
+
+    public WeightMatrix(GgufFile file, GgufTensorInfo tensor, int expectedColumns, int expectedRows)
+    {
+        if (tensor.Dimensions.Count != 2 || tensor.Dimensions[0] != expectedColumns || tensor.Dimensions[1] != expectedRows)
+        {
+            throw new InvalidDataException($"Tensor '{tensor.Name}' has shape {tensor.ShapeText()}; the model's hyperparameters need [{expectedColumns}, {expectedRows}].");
+        }
+
+        if (!Dequantizer.IsSupported(tensor.Type))
+        {
+            throw new NotSupportedException($"Tensor '{tensor.Name}' is {GgmlTypeInfo.Get(tensor.Type).Name}, which this runtime cannot compute with yet.");
+        }
+
+        Name = tensor.Name;
+        Type = tensor.Type;
+        Columns = expectedColumns;
+        Rows = expectedRows;
+        _data = file.TensorPointer(tensor);
+        _rowBytes = GgmlTypeInfo.Get(tensor.Type).ByteCount(expectedColumns);
+        ActivationType = ActivationTypeFor(tensor.Type);
+    }
+
+    public string Name { get; }
+    public GgmlType Type { get; }
+    public int Columns { get; }
+    public int Rows { get; }
+
+    /// <summary>The type the input vector is rounded to before the dot products, as in the reference runtime.</summary>
+    public GgmlType ActivationType { get; }
+
+    /// <summary>Bytes of one stored row.</summary>
+    public long RowBytes => _rowBytes;
+
+    /// <summary>Bytes of the whole matrix in the map.</summary>
+    public long ByteCount => _rowBytes * Rows;
+
+    /// <summary>The first byte of the matrix in the memory map.</summary>
+    public byte* Data => _data;
+
+    public ReadOnlySpan<byte> Row(int r) => new(_data + (r * _rowBytes), (int)_rowBytes);
+
+    /// <summary>Dequantizes row <paramref name="r"/> into <paramref name="destination"/> (an embedding lookup).</summary>
+    public void ReadRow(int r, Span<float> destination) => Dequantizer.Dequantize(Type, Row(r), destination[..Columns]);
+
+    /// <summary>Rounds <paramref name="x"/> to <see cref="ActivationType"/> in place (quantize then dequantize).</summary>
+    public static void RoundActivations(GgmlType activationType, Span<float> x, Span<byte> scratch)
+    {
+        if (activationType == GgmlType.F32)
+        {
+            return;
+        }
+
+        int bytes = (int)GgmlTypeInfo.Get(activationType).ByteCount(x.Length);
+        Quantizer.Quantize(activationType, x, scratch[..bytes]);
+        Dequantizer.Dequantize(activationType, scratch[..bytes], x);
+    }
+
+    /// <summary><c>y = W x</c> where <paramref name="xRounded"/> was already rounded with <see cref="RoundActivations"/>.</summary>
+    public void MatVec(ReadOnlySpan<float> xRounded, Span<float> y, Span<float> rowScratch)
+    {
+        var row = rowScratch[..Columns];
+        for (int r = 0; r < Rows; r++)
+        {
+            Dequantizer.Dequantize(Type, Row(r), row);
+            y[r] = TensorPrimitives.Dot(row, xRounded[..Columns]);
+        }
+    }
+
+    /// <summary>
+    /// <c>y[t] = W x[t]</c> for <paramref name="count"/> activation rows of <see cref="Columns"/> floats (row-major in
+    /// <paramref name="x"/>); <paramref name="y"/> receives <paramref name="count"/> rows of <see cref="Rows"/> floats.
+    /// Each weight row is read once for the whole batch.
+    /// </summary>
+    public void MatMul(ReadOnlySpan<float> x, int count, Span<float> y, MatMulScratch scratch)
+    {
+        int cols = Columns;
+        var rounded = scratch.Rounded.AsSpan(0, count * cols);
+        x[..(count * cols)].CopyTo(rounded);
+        for (int t = 0; t < count; t++)
+        {
+            RoundActivations(ActivationType, rounded.Slice(t * cols, cols), scratch.Quantized);
+        }
+
+        var row = scratch.Row.AsSpan(0, cols);
+        for (int r = 0; r < Rows; r++)
+        {
+            Dequantizer.Dequantize(Type, Row(r), row);
+            for (int t = 0; t < count; t++)
+            {
+                y[(t * Rows) + r] = TensorPrimitives.Dot(row, rounded.Slice(t * cols, cols));
+            }
+        }
+    }
+
+    internal static GgmlType ActivationTypeFor(GgmlType weightType) => weightType switch
+    {
+        GgmlType.F32 => GgmlType.F32,
+        GgmlType.F16 => GgmlType.F16,
+        GgmlType.BF16 => GgmlType.BF16,
+        GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q8_0 => GgmlType.Q8_0,
+        // The reference multiplies Q4_1/Q5_1 with Q8_1, whose quants equal Q8_0's.
+        GgmlType.Q4_1 or GgmlType.Q5_1 => GgmlType.Q8_0,
+        GgmlType.Q2_K or GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K => GgmlType.Q8_K,
+        _ => throw new NotSupportedException($"No activation type for {weightType}."),
+    };
+}
+
+/// <summary>Scratch buffers for <see cref="WeightMatrix.MatMul"/>, sized once per session for its widest matrix and batch.</summary>
+internal sealed class MatMulScratch(int maxColumns, int maxBatch)
+{
+    public float[] Rounded { get; } = new float[maxColumns * maxBatch];
+    public float[] Row { get; } = new float[maxColumns];
+    public byte[] Quantized { get; } = new byte[(maxColumns * 2) + 1024];
+}
