@@ -18,7 +18,7 @@ internal static class CliApp
         var root = new RootCommand("microllm: offline LLM tools for edge machines (GGUF models).")
         {
             InfoCommand.Create(stdout),
-
+            TokenizeCommand.Create(stdout),
         };
 
         ParseResult parsed = root.Parse(args);

@@ -26,14 +26,14 @@ public sealed class GgufVocabulary
 
         _scores = m.TryGetValue("tokenizer.ggml.scores", out var scores) ? Sized(scores.ToSingleArray(), "tokenizer.ggml.scores") : null;
         _types = m.TryGetValue("tokenizer.ggml.token_type", out var types)
-            ? Array.ConvertAll(Sized(types.ToInt32Array(), "tokenizer.ggml.token_type"), t => t is >= 0 and <= 6 ? (GgufTokenType)t : GgufTokenType.Normal)
+            ? Array.ConvertAll(Sized(types.ToInt32Array(), "tokenizer.ggml.token_type"), t => t is >= 0 and <= 6 ? (GgufTokenType)t : GgufTokenType.Undefined)
             : Enumerable.Repeat(GgufTokenType.Normal, _tokens.Length).ToArray();
         _merges = m.TryGetValue("tokenizer.ggml.merges", out var merges) ? [.. merges.AsStringArray()] : [];
 
         _ids = new Dictionary<string, int>(_tokens.Length, StringComparer.Ordinal);
         for (int i = 0; i < _tokens.Length; i++)
         {
-            _ids.TryAdd(_tokens[i], i); // the first of duplicate pieces wins, as in the reference runtime
+            _ids[_tokens[i]] = i; // the last of duplicate pieces wins, as in the reference runtime's map (which then refuses the file)
         }
 
         BosId = Id(m, "tokenizer.ggml.bos_token_id");
@@ -67,7 +67,7 @@ public sealed class GgufVocabulary
     /// <summary>The scores (SentencePiece merge priorities), by id, or <see langword="null"/> when the file has none.</summary>
     public IReadOnlyList<float>? Scores => _scores;
 
-    /// <summary>The token kinds, by id (<see cref="GgufTokenType.Normal"/> when the file does not say).</summary>
+    /// <summary>The token kinds, by id (<see cref="GgufTokenType.Normal"/> when the file does not say; <see cref="GgufTokenType.Undefined"/> for values outside 0-6, as the reference reads them).</summary>
     public IReadOnlyList<GgufTokenType> TokenTypes => _types;
 
     /// <summary>The BPE merges, highest priority first, each two pieces separated by a space.</summary>
