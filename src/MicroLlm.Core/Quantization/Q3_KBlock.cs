@@ -64,4 +64,106 @@ internal static class Q3_KBlock
         int high = scales[8 + (group % 4)] >> (2 * (group / 4)) & 3;
         return low | high << 4;
     }
+    /// <summary>
+    /// Encodes whole super-blocks as ggml's <c>quantize_row_q3_K_ref</c> does: per group of 16 an x²-weighted search
+    /// for a signed scale, the scales quantized to 6 bits against the super-block's largest, and the codes recomputed
+    /// with them; the third bits go to <c>hmask</c>.
+    /// </summary>
+    public static void Quantize(ReadOnlySpan<float> values, Span<byte> blocks)
+    {
+        Span<sbyte> codes = stackalloc sbyte[Size];  // (256) codes 0..7
+        Span<float> scales = stackalloc float[16];
+        for (int b = 0; b < values.Length / Size; b++)
+        {
+            ReadOnlySpan<float> x = values.Slice(b * Size, Size);
+            Span<byte> block = blocks.Slice(b * Bytes, Bytes);
+            Span<byte> packed = block.Slice(96, 12);
+            float maxScale = 0;
+            float amax = 0;
+            for (int group = 0; group < 16; group++)
+            {
+                scales[group] = KQuantSearch.MakeQ3Quants(4, x.Slice(16 * group, 16), codes.Slice(16 * group, 16));
+                float scale = MathF.Abs(scales[group]);
+                if (scale > amax)
+                {
+                    amax = scale;
+                    maxScale = scales[group];
+                }
+            }
+
+            packed.Clear();
+            if (maxScale != 0)
+            {
+                float iscale = -32f / maxScale;
+                for (int group = 0; group < 16; group++)
+                {
+                    int l = unchecked((sbyte)ReferenceRounding.NearestInt(iscale * scales[group]));
+                    l = Math.Max(-32, Math.Min(31, l)) + 32;
+                    if (group < 8)
+                    {
+                        packed[group] = (byte)(l & 0xF);
+                    }
+                    else
+                    {
+                        packed[group - 8] |= (byte)((l & 0xF) << 4);
+                    }
+
+                    packed[(group % 4) + 8] |= (byte)((l >> 4) << (2 * (group / 4)));
+                }
+
+                BlockReader.WriteHalf(block, 108, 1 / iscale);
+            }
+            else
+            {
+                BlockReader.WriteHalf(block, 108, 0f);
+            }
+
+            float d = BlockReader.Half(block, 108);
+            for (int group = 0; group < 16; group++)
+            {
+                int low = group < 8 ? packed[group] & 0xF : packed[group - 8] >> 4;
+                int scale = (low | (((packed[8 + (group % 4)] >> (2 * (group / 4))) & 3) << 4)) - 32;
+                float dl = d * scale;
+                if (dl == 0)
+                {
+                    continue;
+                }
+
+                for (int i = 0; i < 16; i++)
+                {
+                    int l = ReferenceRounding.NearestInt(x[(16 * group) + i] / dl);
+                    codes[(16 * group) + i] = (sbyte)(Math.Max(-4, Math.Min(3, l)) + 4);
+                }
+            }
+
+            Span<byte> hmask = block[..32];
+            hmask.Clear();
+            int m = 0;
+            byte hm = 1;
+            for (int j = 0; j < Size; j++)
+            {
+                if (codes[j] > 3)
+                {
+                    hmask[m] |= hm;
+                    codes[j] -= 4;
+                }
+
+                if (++m == 32)
+                {
+                    m = 0;
+                    hm <<= 1;
+                }
+            }
+
+            Span<byte> qs = block.Slice(32, 64);
+            for (int half = 0; half < 2; half++)
+            {
+                for (int i = 0; i < 32; i++)
+                {
+                    int j = 128 * half;
+                    qs[(32 * half) + i] = (byte)((byte)codes[j + i] | ((byte)codes[j + i + 32] << 2) | ((byte)codes[j + i + 64] << 4) | ((byte)codes[j + i + 96] << 6));
+                }
+            }
+        }
+    }
 }

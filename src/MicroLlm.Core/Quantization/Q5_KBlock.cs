@@ -53,4 +53,39 @@ internal static class Q5_KBlock
             }
         }
     }
+    /// <summary>
+    /// Encodes whole super-blocks as ggml's <c>quantize_row_q5_K_ref</c> does (no importance matrix): Q4_K's search
+    /// with codes 0..31, then the fifth bits split off into <c>qh</c>.
+    /// </summary>
+    public static void Quantize(ReadOnlySpan<float> values, Span<byte> blocks) =>
+        Q4_KBlock.QuantizeWithMinimums(values, blocks, Bytes, nmax: 31, rmin: -0.5f, steps: 15, WriteCodes);
+
+    private static void WriteCodes(ReadOnlySpan<byte> codes, Span<byte> block)
+    {
+        Span<byte> qh = block.Slice(16, 32);
+        Span<byte> qs = block.Slice(48, 128);
+        qh.Clear();
+        for (int chunk = 0; chunk < 4; chunk++)
+        {
+            byte low = (byte)(1 << (2 * chunk)), high = (byte)(2 << (2 * chunk));
+            for (int i = 0; i < 32; i++)
+            {
+                int l1 = codes[(64 * chunk) + i];
+                if (l1 > 15)
+                {
+                    l1 -= 16;
+                    qh[i] |= low;
+                }
+
+                int l2 = codes[(64 * chunk) + 32 + i];
+                if (l2 > 15)
+                {
+                    l2 -= 16;
+                    qh[i] |= high;
+                }
+
+                qs[(32 * chunk) + i] = (byte)(l1 | (l2 << 4));
+            }
+        }
+    }
 }

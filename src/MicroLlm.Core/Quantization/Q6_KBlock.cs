@@ -55,4 +55,75 @@ internal static class Q6_KBlock
             }
         }
     }
+    /// <summary>
+    /// Encodes whole super-blocks as ggml's <c>quantize_row_q6_K_ref</c> does: an x²-weighted search for each group's
+    /// signed scale, the scales quantized to signed bytes against the super-block's largest, the codes recomputed with
+    /// them. An all-zero super-block (largest scale below 1e-15) is stored as zeros.
+    /// </summary>
+    public static void Quantize(ReadOnlySpan<float> values, Span<byte> blocks)
+    {
+        Span<sbyte> codes = stackalloc sbyte[Size];  // (256) codes 0..63
+        Span<float> scales = stackalloc float[16];
+        for (int b = 0; b < values.Length / Size; b++)
+        {
+            ReadOnlySpan<float> x = values.Slice(b * Size, Size);
+            Span<byte> block = blocks.Slice(b * Bytes, Bytes);
+            float maxScale = 0;
+            float maxAbsScale = 0;
+            for (int group = 0; group < 16; group++)
+            {
+                float scale = KQuantSearch.MakeQxQuants(32, x.Slice(16 * group, 16), codes.Slice(16 * group, 16));
+                scales[group] = scale;
+                float absScale = MathF.Abs(scale);
+                if (absScale > maxAbsScale)
+                {
+                    maxAbsScale = absScale;
+                    maxScale = scale;
+                }
+            }
+
+            block.Clear();
+            if (maxAbsScale < KQuantSearch.GroupMaxEpsilon)
+            {
+                continue;
+            }
+
+            float iscale = -128f / maxScale;
+            BlockReader.WriteHalf(block, 208, 1 / iscale);
+            Span<byte> groupScales = block.Slice(192, 16);
+            for (int group = 0; group < 16; group++)
+            {
+                groupScales[group] = unchecked((byte)Math.Min(127, ReferenceRounding.NearestInt(iscale * scales[group])));
+            }
+
+            float d = BlockReader.Half(block, 208);
+            for (int group = 0; group < 16; group++)
+            {
+                float dl = d * (sbyte)groupScales[group];
+                if (dl == 0)
+                {
+                    continue;
+                }
+
+                for (int i = 0; i < 16; i++)
+                {
+                    int l = ReferenceRounding.NearestInt(x[(16 * group) + i] / dl);
+                    codes[(16 * group) + i] = (sbyte)(Math.Max(-32, Math.Min(31, l)) + 32);
+                }
+            }
+
+            Span<byte> ql = block[..128];
+            Span<byte> qh = block.Slice(128, 64);
+            for (int half = 0; half < 2; half++)
+            {
+                ReadOnlySpan<sbyte> l = codes.Slice(128 * half, 128);
+                for (int i = 0; i < 32; i++)
+                {
+                    ql[(64 * half) + i] = (byte)((l[i] & 0xF) | ((l[i + 64] & 0xF) << 4));
+                    ql[(64 * half) + 32 + i] = (byte)((l[i + 32] & 0xF) | ((l[i + 96] & 0xF) << 4));
+                    qh[(32 * half) + i] = (byte)((l[i] >> 4) | ((l[i + 32] >> 4) << 2) | ((l[i + 64] >> 4) << 4) | ((l[i + 96] >> 4) << 6));
+                }
+            }
+        }
+    }
 }

@@ -39,6 +39,7 @@ internal static class QuantizationOracle
     public static readonly GgmlType[] QuantizedTypes =
     [
         GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0, GgmlType.Q8_K,
+        GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
     ];
 
     /// <summary>Low halves combined with every high half of a float to make the conversion pattern set: they put
