@@ -390,7 +390,7 @@ public sealed class AlertCatalog
         return [.. e.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.String && x.GetString()!.Length > 0 ? Nfc(x.GetString()!) : throw Invalid(path, "must hold non-empty strings"))];
     }
 
-    internal static string Nfc(string s) => s.IsNormalized(NormalizationForm.FormC) ? s : s.Normalize(NormalizationForm.FormC);
+    internal static string Nfc(string s) => MicroLlm.Guardrails.Text.Nfc.Normalize(s);
 
     private static void Require(bool condition, string path, string message)
     {

@@ -23,7 +23,7 @@ internal static partial class TextRules
     /// </summary>
     public static string CheckText(string raw, string path, int maxLength, List<AlertEventError> errors)
     {
-        string text = raw.IsNormalized(NormalizationForm.FormC) ? raw : raw.Normalize(NormalizationForm.FormC);
+        string text = Nfc.Normalize(raw);
         text = SpaceRun().Replace(text.Trim(' '), " ");
         if (text.Length == 0)
         {

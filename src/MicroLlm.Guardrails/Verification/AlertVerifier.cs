@@ -68,7 +68,7 @@ public sealed partial class AlertVerifier
             return new VerificationReport(checks);
         }
 
-        checks.Add(text.IsNormalized(NormalizationForm.FormC) ? new("nfc", true) : new("nfc", false, "the text is not NFC-normalised"));
+        checks.Add(Nfc.IsNormalized(text) ? new("nfc", true) : new("nfc", false, "the text is not NFC-normalised"));
         checks.Add(CheckCharacters(text));
         string? bangla = Scripts.FindInvalidBanglaSequence(text);
         checks.Add(bangla is null ? new("bangla_sequences", true) : new("bangla_sequences", false, bangla));

@@ -1,0 +1,32 @@
+using Microsoft.Extensions.AI;
+
+namespace MicroLlm.Guardrails;
+
+/// <summary>Options for <see cref="AlertPhraser"/>; null or default values mean the documented defaults.</summary>
+public sealed class AlertPhraserOptions
+{
+    /// <summary>The catalogue; null for <see cref="AlertCatalog.Default"/>.</summary>
+    public AlertCatalog? Catalog { get; set; }
+
+    /// <summary>The policy; null for <see cref="AlertPolicy.Default"/>.</summary>
+    public AlertPolicy? Policy { get; set; }
+
+    /// <summary>The languages to write, in order (default English then Bangla).</summary>
+    public IReadOnlyList<AlertLanguage> Languages { get; set; } = [AlertLanguage.English, AlertLanguage.Bangla];
+
+    /// <summary>
+    /// The time the whole call may take, or null for no limit. When the model cannot finish in time the template is
+    /// returned in time: model calls are abandoned (and cancelled) with a small reserve left for the template.
+    /// </summary>
+    public TimeSpan? Deadline { get; set; }
+
+    /// <summary>Model attempts after the first one, per language, before the template is used (default 2; 0 means one attempt).</summary>
+    public int MaxRetries { get; set; } = 2;
+
+    /// <summary>
+    /// Options passed to the chat client (cloned per call), e.g. temperature, max output tokens, or a grammar or response
+    /// format for clients that constrain decoding. The phraser adds <see cref="AlertPhraser.RequiredLiteralsKey"/> to
+    /// <see cref="ChatOptions.AdditionalProperties"/>: the exact strings the alert must contain.
+    /// </summary>
+    public ChatOptions? ChatOptions { get; set; }
+}

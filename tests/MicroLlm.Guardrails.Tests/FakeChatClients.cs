@@ -1,0 +1,107 @@
+using System.Text.RegularExpressions;
+using MicroLlm.Guardrails;
+using Microsoft.Extensions.AI;
+
+namespace MicroLlm.Guardrails.Tests;
+
+/// <summary>An <see cref="IChatClient"/> whose answer is computed from the request: the test stand-in for any model.</summary>
+internal sealed class FakeChatClient(Func<FakeRequest, CancellationToken, Task<string>> answer) : IChatClient
+{
+    public int Calls;
+
+    public List<FakeRequest> Requests { get; } = [];
+
+    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref Calls);
+        var request = new FakeRequest([.. messages], options);
+        lock (Requests)
+        {
+            Requests.Add(request);
+        }
+
+        string text = await answer(request, cancellationToken);
+        return new ChatResponse(new ChatMessage(ChatRole.Assistant, text));
+    }
+
+    public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException();
+
+    public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+    public void Dispose()
+    {
+    }
+
+    public static FakeChatClient Answering(Func<FakeRequest, string> answer) => new((r, _) => Task.FromResult(answer(r)));
+}
+
+internal sealed record FakeRequest(IReadOnlyList<ChatMessage> Messages, ChatOptions? Options)
+{
+    public string[] Literals => (string[])Options!.AdditionalProperties![AlertPhraser.RequiredLiteralsKey]!;
+
+    public bool Bangla => Messages[1].Text.Contains("Write the alert in Bangla", StringComparison.Ordinal);
+
+    public string Reference => Regex.Match(Messages[1].Text, @"REFERENCE ALERT[^\n]*\n(.*)\n\nWrite", RegexOptions.Singleline).Groups[1].Value;
+}
+
+/// <summary>Model behaviours the phraser must survive.</summary>
+internal static class Models
+{
+    /// <summary>A correct rewording: the facts as literals in a different frame than the template.</summary>
+    public static string GoodPhrasing(FakeRequest r)
+    {
+        string[] l = r.Literals;
+        // literals: label, location, time, then slots in catalogue order (the action among them), then policy phrases
+        string label = l[0], location = l[1], time = l[2];
+        var rest = l.Skip(3).ToList();
+        return r.Bangla
+            ? $"{label}। ঘটনাস্থল: {location}। সময়: {time}। {string.Join("। ", rest)}।"
+            : $"{label}. Location: {location}. Time: {time}. {string.Join(". ", rest)}.";
+    }
+
+    public static FakeChatClient Good() => FakeChatClient.Answering(GoodPhrasing);
+
+    /// <summary>Correct except one digit of a number or the time is changed (ids and the location left alone).</summary>
+    public static FakeChatClient ChangesANumber() => FakeChatClient.Answering(r =>
+    {
+        string good = GoodPhrasing(r);
+        string location = r.Literals[1];
+        string[] numeric = [.. r.Literals.Skip(2).Where(s => s.Any(char.IsDigit) && !IsId(s, r))];
+        string target = numeric[^1];
+        int i = target.IndexOf(target.First(char.IsDigit));
+        char c = target[i];
+        char changed = c is >= '0' and <= '9' ? (char)('0' + ((c - '0' + 1) % 10)) : (char)('০' + ((c - '০' + 1) % 10));
+        string replacement = target[..i] + changed + target[(i + 1)..];
+        int at = good.LastIndexOf(target, StringComparison.Ordinal);
+        return good[..at] + replacement + good[(at + target.Length)..];
+    });
+
+    private static bool IsId(string literal, FakeRequest r) => Regex.IsMatch(literal, "^[A-Za-z0-9][A-Za-z0-9._:/#-]*$") || literal == r.Literals[1];
+
+    /// <summary>Correct, plus an invented fact.</summary>
+    public static FakeChatClient InventsAFact(string english = " 5 people are injured.", string bangla = " ৫ জন আহত হয়েছেন।") =>
+        FakeChatClient.Answering(r => GoodPhrasing(r) + (r.Bangla ? bangla : english));
+
+    /// <summary>Never answers before the token is cancelled (or 30 s).</summary>
+    public static FakeChatClient Slow() => new(async (r, ct) =>
+    {
+        await Task.Delay(TimeSpan.FromSeconds(30), ct);
+        return GoodPhrasing(r);
+    });
+
+    /// <summary>Ignores cancellation and answers after 5 s.</summary>
+    public static FakeChatClient Stubborn() => new(async (r, _) =>
+    {
+        await Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None);
+        return GoodPhrasing(r);
+    });
+
+    public static FakeChatClient Throws() => new((_, _) => throw new InvalidOperationException("model crashed"));
+
+    public static FakeChatClient ThrowsAsync() => new(async (_, _) =>
+    {
+        await Task.Yield();
+        throw new HttpRequestException("connection refused");
+    });
+}
