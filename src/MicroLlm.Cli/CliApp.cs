@@ -19,6 +19,8 @@ internal static class CliApp
         {
             InfoCommand.Create(stdout),
             TokenizeCommand.Create(stdout),
+            LogitsCommand.Create(stdout),
+            GenerateCommand.Create(stdout, stderr),
         };
 
         ParseResult parsed = root.Parse(args);
@@ -46,7 +48,7 @@ internal static class CliApp
     }
 
     private static bool IsUserFacing(Exception e) =>
-        e is GgufFormatException or IOException or InvalidDataException or UnauthorizedAccessException
+        e is GgufFormatException or MicroLlm.Constraints.GrammarException or MicroLlm.Constraints.JsonSchemaException or IOException or InvalidDataException or UnauthorizedAccessException
             or NotSupportedException or ArgumentException or InvalidOperationException or FormatException;
 
     private static string OneLine(string message) => message.ReplaceLineEndings(" ");

@@ -1,3 +1,5 @@
+using MicroLlm.Generation;
+
 namespace MicroLlm.Inference;
 
 /// <summary>
@@ -107,6 +109,82 @@ public sealed class InferenceSession : IDisposable
 
                 output.Slice((batch.Length - 1) * vocab, vocab).CopyTo(_logits);
                 _hasLogits = true;
+            }
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>
+    /// Appends <paramref name="prompt"/> (tokenized; the model's BOS first when the session is empty and the model
+    /// wants one) and streams the generated text.
+    /// </summary>
+    /// <param name="prompt">The text to continue.</param>
+    /// <param name="options">Token limit, sampling, stop strings, grammar; null for the defaults.</param>
+    /// <param name="cancellationToken">Stops the generation within one token (<see cref="OperationCanceledException"/>).</param>
+    /// <returns>Updates of whole characters; the last one says why the generation ended.</returns>
+    public IAsyncEnumerable<GenerationUpdate> GenerateAsync(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        options ??= new GenerationOptions();
+        return Generator.RunAsync(this, Tokenize(prompt, options), options, cancellationToken);
+    }
+
+    /// <summary>Appends <paramref name="promptTokens"/> (as given: no BOS is added) and streams the generated text.</summary>
+    /// <param name="promptTokens">Tokens to evaluate first; may be empty to continue from the session's last logits.</param>
+    /// <param name="options">Token limit, sampling, stop strings, grammar; null for the defaults.</param>
+    /// <param name="cancellationToken">Stops the generation within one token.</param>
+    /// <returns>Updates of whole characters; the last one says why the generation ended.</returns>
+    public IAsyncEnumerable<GenerationUpdate> GenerateAsync(IReadOnlyList<int> promptTokens, GenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(promptTokens);
+        return Generator.RunAsync(this, promptTokens, options ?? new GenerationOptions(), cancellationToken);
+    }
+
+    /// <summary>Like <see cref="GenerateAsync(string, GenerationOptions?, CancellationToken)"/>, returning the whole text at the end.</summary>
+    /// <param name="prompt">The text to continue.</param>
+    /// <param name="options">Token limit, sampling, stop strings, grammar; null for the defaults.</param>
+    /// <param name="cancellationToken">Stops the generation within one token.</param>
+    /// <returns>The generated text, tokens, finish reason and timings.</returns>
+    public Task<GenerationResult> GenerateTextAsync(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        options ??= new GenerationOptions();
+        return Generator.CompleteAsync(this, Tokenize(prompt, options), options, cancellationToken);
+    }
+
+    private List<int> Tokenize(string prompt, GenerationOptions options)
+    {
+        var ids = new List<int>();
+        if (_tokens.Count == 0 && _model.AddsBeginningOfSequence && _model.Tokenizer.Vocabulary.BosId is int bos)
+        {
+            ids.Add(bos);
+        }
+
+        ids.AddRange(_model.Tokenizer.Encode(prompt, addSpecialTokens: false, parseSpecialTokens: options.ParseSpecialTokens));
+        return ids;
+    }
+
+    /// <summary>Appends <paramref name="tokens"/> and writes each one's final hidden state (tokens × embedding length).</summary>
+    internal void EvaluateHidden(ReadOnlySpan<int> tokens, Span<float> hidden, CancellationToken cancellationToken)
+    {
+        int dim = _model.Info.EmbeddingLength;
+        Enter();
+        try
+        {
+            Check(tokens);
+            for (int start = 0; start < tokens.Length; start += TransformerState.MaxBatch)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var batch = tokens.Slice(start, Math.Min(TransformerState.MaxBatch, tokens.Length - start));
+                _hasLogits = false;
+                _state.ForwardHidden(batch, _tokens.Count, hidden.Slice(start * dim, batch.Length * dim), cancellationToken);
+                foreach (int t in batch)
+                {
+                    _tokens.Add(t);
+                }
             }
         }
         finally

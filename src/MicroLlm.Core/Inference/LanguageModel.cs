@@ -1,5 +1,8 @@
+using MicroLlm.Chat;
+using MicroLlm.Constraints;
 using MicroLlm.Gguf;
 using MicroLlm.Models;
+using MicroLlm.Tokenization;
 
 namespace MicroLlm.Inference;
 
@@ -35,6 +38,63 @@ public sealed class LanguageModel : IDisposable
             c.HeadCount,
             c.KvHeadCount,
             Transformer.WeightBytes);
+        _tokenizer = new Lazy<GgufTokenizer>(() => GgufTokenizer.Create(file));
+        _chatTemplate = new Lazy<ChatTemplate?>(() => ChatTemplate.Detect(file.Metadata.GetString("tokenizer.chat_template")) ?? c.Architecture switch
+        {
+            "qwen2" => ChatTemplate.ChatML,
+            "phi3" => ChatTemplate.Phi3,
+            "gemma2" => ChatTemplate.Gemma,
+            "llama" when file.Metadata.GetString("tokenizer.ggml.model") == "llama" => ChatTemplate.Llama2,
+            _ => null,
+        });
+        _endOfGeneration = new Lazy<IReadOnlySet<int>>(FindEndOfGeneration);
+        _constraintVocabulary = new Lazy<ConstraintVocabulary>(() =>
+        {
+            var tokenizer = Tokenizer;
+            var bytes = new byte[Info.VocabularySize][];
+            for (int i = 0; i < bytes.Length; i++)
+            {
+                bytes[i] = i < tokenizer.Vocabulary.Count ? tokenizer.GetTokenBytes(i).ToArray() : [];
+            }
+
+            return ConstraintVocabulary.Create(bytes, EndOfGenerationIds);
+        });
+    }
+
+    private static readonly string[] EndOfTurnMarkers =
+        ["<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>", "<｜end▁of▁sentence｜>"];
+
+    private readonly Lazy<GgufTokenizer> _tokenizer;
+    private readonly Lazy<ChatTemplate?> _chatTemplate;
+    private readonly Lazy<IReadOnlySet<int>> _endOfGeneration;
+    private readonly Lazy<ConstraintVocabulary> _constraintVocabulary;
+
+    private HashSet<int> FindEndOfGeneration()
+    {
+        var v = Tokenizer.Vocabulary;
+        var ids = new HashSet<int>();
+        foreach (int? id in new[] { v.EosId, v.EotId, v.EomId })
+        {
+            if (id is int i && i < Info.VocabularySize)
+            {
+                ids.Add(i);
+            }
+        }
+
+        foreach (string marker in EndOfTurnMarkers)
+        {
+            if (v.TryGetId(marker, out int id) && id < Info.VocabularySize && v.GetTokenType(id) is GgufTokenType.Control or GgufTokenType.UserDefined)
+            {
+                ids.Add(id);
+            }
+        }
+
+        if (ids.Count == 0)
+        {
+            throw new InvalidDataException("The model declares no end-of-sequence token (tokenizer.ggml.eos_token_id); generation could never end by itself.");
+        }
+
+        return ids;
     }
 
     /// <summary>What the model is: architecture, sizes and weight bytes.</summary>
@@ -44,6 +104,24 @@ public sealed class LanguageModel : IDisposable
     public GgufFile File => _file;
 
     internal TransformerModel Transformer { get; }
+
+    /// <summary>The model's tokenizer, built from its <c>tokenizer.*</c> metadata.</summary>
+    public GgufTokenizer Tokenizer => _tokenizer.Value;
+
+    /// <summary>
+    /// The chat format: recognised from the file's <c>tokenizer.chat_template</c>, else chosen by architecture
+    /// (chatml for qwen2, phi3 for phi3, gemma for gemma2, llama2 for llama); null if neither says.
+    /// </summary>
+    public ChatTemplate? ChatTemplate => _chatTemplate.Value;
+
+    /// <summary>The tokens that end a generation: EOS, EOT, EOM and the end-of-turn control tokens of known chat formats.</summary>
+    public IReadOnlySet<int> EndOfGenerationIds => _endOfGeneration.Value;
+
+    /// <summary>The vocabulary as constrained decoding sees it (built on first use, then shared by every generation).</summary>
+    public ConstraintVocabulary ConstraintVocabulary => _constraintVocabulary.Value;
+
+    /// <summary>Whether a prompt starts with the beginning-of-sequence token (the file's <c>tokenizer.ggml.add_bos_token</c>, else the model type's default).</summary>
+    public bool AddsBeginningOfSequence => _tokenizer.Value.Vocabulary.AddBos ?? _tokenizer.Value.Vocabulary.Model is "llama" or "bert";
 
     /// <summary>Opens and validates a GGUF model file.</summary>
     /// <param name="path">Path of a <c>.gguf</c> file.</param>

@@ -74,7 +74,32 @@ internal sealed class TransformerState
     /// </summary>
     public void Forward(ReadOnlySpan<int> tokens, int position, Span<float> logits, bool allLogits, CancellationToken cancellationToken = default)
     {
-        int vocab = _c.VocabularySize;
+        _hiddenOutput = false;
+        ForwardCore(tokens, position, logits, allLogits, _c.VocabularySize, cancellationToken);
+    }
+
+    /// <summary>
+    /// Like <see cref="Forward"/>, but writes every token's final hidden state (after the output norm;
+    /// tokens × embedding length) to <paramref name="hidden"/> instead of logits: the input of embeddings.
+    /// </summary>
+    public void ForwardHidden(ReadOnlySpan<int> tokens, int position, Span<float> hidden, CancellationToken cancellationToken = default)
+    {
+        _hiddenOutput = true;
+        try
+        {
+            ForwardCore(tokens, position, hidden, allLogits: true, _c.EmbeddingLength, cancellationToken);
+        }
+        finally
+        {
+            _hiddenOutput = false;
+        }
+    }
+
+    private bool _hiddenOutput;
+
+    private void ForwardCore(ReadOnlySpan<int> tokens, int position, Span<float> logits, bool allLogits, int outputWidth, CancellationToken cancellationToken)
+    {
+        int vocab = outputWidth;
         if (tokens.IsEmpty)
         {
             throw new ArgumentException("At least one token is needed.", nameof(tokens));
@@ -93,9 +118,9 @@ internal sealed class TransformerState
 
         foreach (int t in tokens)
         {
-            if ((uint)t >= (uint)vocab)
+            if ((uint)t >= (uint)_c.VocabularySize)
             {
-                throw new ArgumentOutOfRangeException(nameof(tokens), t, $"Token ids are 0..{vocab - 1}.");
+                throw new ArgumentOutOfRangeException(nameof(tokens), t, $"Token ids are 0..{_c.VocabularySize - 1}.");
             }
         }
 
@@ -241,6 +266,12 @@ internal sealed class TransformerState
         var outX = x.Slice((n - outputRows) * dim, outputRows * dim);
         var outXb = xb[..(outputRows * dim)];
         RmsNorm(outX, _model.OutputNorm, outXb, outputRows);
+        if (_hiddenOutput)
+        {
+            outXb.CopyTo(logits);
+            return;
+        }
+
         _model.Output.MatMul(outXb, outputRows, logits, _scratch);
         if (_c.FinalLogitSoftcap > 0)
         {
