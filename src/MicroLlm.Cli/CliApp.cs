@@ -21,6 +21,7 @@ internal static class CliApp
             TokenizeCommand.Create(stdout),
             LogitsCommand.Create(stdout),
             GenerateCommand.Create(stdout, stderr),
+            AlertCommand.Create(stdout),
         };
 
         ParseResult parsed = root.Parse(args);
