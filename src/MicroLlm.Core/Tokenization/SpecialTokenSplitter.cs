@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace MicroLlm.Tokenization;
@@ -22,6 +23,10 @@ internal sealed class SpecialTokenSplitter
 {
     private readonly SpecialToken[] _tokens;
 
+    // The first chars of the special tokens: a text without any of them has no special token in it, and one token
+    // needs looking for only when its first char is in the text.
+    private readonly SearchValues<char> _firstChars;
+
     /// <summary>Collects the special tokens.</summary>
     /// <param name="pieces">The token texts as the reference keeps them.</param>
     /// <param name="types">The effective token types.</param>
@@ -40,6 +45,7 @@ internal sealed class SpecialTokenSplitter
 
         // Longest (in UTF-8 bytes) first, as the reference sorts them; ties (which it leaves to its sort) by id.
         _tokens = [.. tokens.OrderByDescending(t => Encoding.UTF8.GetByteCount(t.Text)).ThenBy(t => t.Id)];
+        _firstChars = SearchValues.Create([.. _tokens.Select(t => t.Text[0]).Distinct()]);
     }
 
     /// <summary>Cuts <paramref name="text"/> at special tokens.</summary>
@@ -49,10 +55,16 @@ internal sealed class SpecialTokenSplitter
     public List<TextFragment> Split(string text, bool parseSpecial)
     {
         var fragments = new List<TextFragment> { new(0, text.Length, -1) };
+        HashSet<char>? present = FirstCharsIn(text);
+        if (present is null)
+        {
+            return fragments;
+        }
+
         var next = new List<TextFragment>();
         foreach (SpecialToken token in _tokens)
         {
-            if ((token.OnlyWhenParsing && !parseSpecial) || !text.Contains(token.Text, StringComparison.Ordinal))
+            if ((token.OnlyWhenParsing && !parseSpecial) || !present.Contains(token.Text[0]) || !text.Contains(token.Text, StringComparison.Ordinal))
             {
                 continue;
             }
@@ -74,6 +86,21 @@ internal sealed class SpecialTokenSplitter
         }
 
         return fragments;
+    }
+
+    // The special tokens' first chars that occur in the text; null when none does.
+    private HashSet<char>? FirstCharsIn(string text)
+    {
+        HashSet<char>? present = null;
+        ReadOnlySpan<char> rest = text;
+        int at;
+        while ((at = rest.IndexOfAny(_firstChars)) >= 0)
+        {
+            (present ??= []).Add(rest[at]);
+            rest = rest[(at + 1)..];
+        }
+
+        return present;
     }
 
     private static void Cut(string text, TextFragment fragment, SpecialToken token, List<TextFragment> output)

@@ -35,6 +35,31 @@ public sealed class GgufTokenizerReferenceTests
         Assert.That(ids, Is.EqualTo(c.Ids), c.Note);
     }
 
+    /// <summary>One case per (vocabulary, parse mode) of the random text.</summary>
+    public static IEnumerable<TestCaseData> RandomTextCases()
+    {
+        using var json = JsonDocument.Parse(File.ReadAllBytes(TestDataPath("reference-random-text.json")));
+        foreach (JsonElement c in json.RootElement.GetProperty("cases").EnumerateArray())
+        {
+            string vocab = c.GetProperty("vocab").GetString()!;
+            bool parse = c.GetProperty("parseSpecial").GetBoolean();
+            yield return new TestCaseData(vocab, parse, c.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()).ToArray())
+                .SetArgDisplayNames(vocab, parse ? "parse" : "raw");
+        }
+    }
+
+    [TestCaseSource(nameof(RandomTextCases))]
+    public void Random_text_encodes_as_the_reference(string vocab, bool parseSpecial, int[] expected)
+    {
+        using var json = JsonDocument.Parse(File.ReadAllBytes(TestDataPath("reference-random-text.json")));
+        string text = json.RootElement.GetProperty("text").GetString()!;
+
+        var ids = Tokenizer(vocab).Encode(text, addSpecialTokens: false, parseSpecialTokens: parseSpecial);
+
+        int same = ids.Zip(expected).TakeWhile(p => p.First == p.Second).Count();
+        Assert.That(ids, Is.EqualTo(expected), $"First difference at id {same}.");
+    }
+
     [Test]
     public void SentencePiece_time_grows_about_linearly_with_the_text()
     {
@@ -97,23 +122,28 @@ public sealed class GgufTokenizerReferenceTests
 
     private static List<ReferenceCase> ReadCases()
     {
+        using var json = JsonDocument.Parse(File.ReadAllBytes(TestDataPath("reference-special-tokens.json")));
+        return [.. json.RootElement.GetProperty("cases").EnumerateArray().Select(c => new ReferenceCase(
+            c.GetProperty("vocab").GetString()!,
+            c.GetProperty("text").GetString()!,
+            c.GetProperty("addSpecial").GetBoolean(),
+            c.GetProperty("parseSpecial").GetBoolean(),
+            [.. c.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32())],
+            c.GetProperty("note").GetString()!))];
+    }
+
+    private static string TestDataPath(string name)
+    {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            string path = Path.Combine(dir.FullName, "tests", "MicroLlm.Core.Tests", "Tokenization", "TestData", "reference-special-tokens.json");
+            string path = Path.Combine(dir.FullName, "tests", "MicroLlm.Core.Tests", "Tokenization", "TestData", name);
             if (File.Exists(path))
             {
-                using var json = JsonDocument.Parse(File.ReadAllBytes(path));
-                return [.. json.RootElement.GetProperty("cases").EnumerateArray().Select(c => new ReferenceCase(
-                    c.GetProperty("vocab").GetString()!,
-                    c.GetProperty("text").GetString()!,
-                    c.GetProperty("addSpecial").GetBoolean(),
-                    c.GetProperty("parseSpecial").GetBoolean(),
-                    [.. c.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32())],
-                    c.GetProperty("note").GetString()!))];
+                return path;
             }
         }
 
-        throw new FileNotFoundException("TestData/reference-special-tokens.json was not found beside the test sources.");
+        throw new FileNotFoundException($"TestData/{name} was not found beside the test sources.");
     }
 
     /// <summary>One reference text.</summary>
