@@ -22,6 +22,7 @@ internal static class CliApp
             LogitsCommand.Create(stdout),
             GenerateCommand.Create(stdout, stderr),
             AlertCommand.Create(stdout),
+            BenchCommand.Create(stdout),
         };
 
         ParseResult parsed = root.Parse(args);

@@ -32,9 +32,10 @@ internal static class GenerateCommand
         var schema = new Option<FileInfo?>("--json-schema") { Description = "Constrain the output to JSON valid against this JSON Schema file." };
         var regex = new Option<string?>("--regex") { Description = "Constrain the output to this regular expression." };
         var context = new Option<int?>("--context") { Description = "Context length of the session (default: the model's, at most 4096)." };
+        var threads = new Option<int?>("--threads", "-t") { Description = "Threads to compute with (default: every processor)." };
         var command = new Command("generate", "Generate text from a prompt, streamed to stdout.")
         {
-            model, prompt, maxTokens, temperature, topK, topP, minP, repeat, seed, chat, system, stop, grammar, schema, regex, context,
+            model, prompt, maxTokens, temperature, topK, topP, minP, repeat, seed, chat, system, stop, grammar, schema, regex, context, threads,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -67,7 +68,7 @@ internal static class GenerateCommand
                 Grammar = ReadGrammar(parse.GetValue(grammar), parse.GetValue(schema), parse.GetValue(regex)),
             };
 
-            using var lm = await LanguageModel.LoadAsync(parse.GetRequiredValue(model).FullName, cancellationToken).ConfigureAwait(false);
+            using var lm = await LanguageModel.LoadAsync(parse.GetRequiredValue(model).FullName, new LanguageModelOptions { ThreadCount = parse.GetValue(threads) }, cancellationToken).ConfigureAwait(false);
             using var session = lm.CreateSession(new SessionOptions { ContextLength = parse.GetValue(context) });
             IAsyncEnumerable<GenerationUpdate> updates;
             if (parse.GetValue(chat))

@@ -96,3 +96,25 @@ public class RuntimeCommandTests
         Assert.That(stderr, Does.StartWith("microllm: error:"));
     }
 }
+
+public class BenchCommandTests
+{
+    [Test]
+    public void BenchPrintsFiguresAndEndsWithTheJsonLine()
+    {
+        string model = Conformance.RequireFile("models", "tiny-llama-q4_0.gguf");
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = CliApp.Run(["bench", "--model", model, "--threads", "2", "--prompt-tokens", "8", "--gen-tokens", "4", "--json"], o, e);
+        Assert.That(code, Is.Zero, e.ToString());
+        string last = o.ToString().TrimEnd().Split('\n')[^1];
+        using var doc = System.Text.Json.JsonDocument.Parse(last);
+        var r = doc.RootElement;
+        Assert.That(r.GetProperty("pp_tok_s").GetDouble(), Is.GreaterThan(0));
+        Assert.That(r.GetProperty("tg_tok_s").GetDouble(), Is.GreaterThan(0));
+        Assert.That(r.GetProperty("bandwidth_gb_s").GetDouble(), Is.InRange(0.1, 10_000));
+        Assert.That(r.GetProperty("roofline_ratio").GetDouble(), Is.InRange(0.0, 2.0));
+        Assert.That(r.GetProperty("peak_rss_mb").GetDouble(), Is.GreaterThan(10));
+        Assert.That(o.ToString(), Does.Contain("threads:    2"));
+    }
+}

@@ -22,11 +22,19 @@ public sealed class LanguageModel : IDisposable
     private int _leases;
     private int _disposed;
 
-    private LanguageModel(GgufFile file, bool ownsFile)
+    private LanguageModel(GgufFile file, bool ownsFile, LanguageModelOptions? options)
     {
         _file = file;
         _ownsFile = ownsFile;
+        options ??= new LanguageModelOptions();
+        int threads = options.ThreadCount ?? Environment.ProcessorCount;
+        if (threads < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), threads, "LanguageModelOptions.ThreadCount must be at least 1.");
+        }
+
         Transformer = TransformerModel.Load(file);
+        Transformer.ThreadCount = threads;
         var c = Transformer.Config;
         Info = new ModelInfo(
             c.Architecture,
@@ -125,16 +133,17 @@ public sealed class LanguageModel : IDisposable
 
     /// <summary>Opens and validates a GGUF model file.</summary>
     /// <param name="path">Path of a <c>.gguf</c> file.</param>
+    /// <param name="options">Threads and other settings; null for the defaults.</param>
     /// <returns>The loaded model; dispose it to unmap the file.</returns>
     /// <exception cref="GgufFormatException">The file is not valid GGUF.</exception>
     /// <exception cref="InvalidDataException">The model's metadata or tensors are inconsistent.</exception>
     /// <exception cref="NotSupportedException">The architecture or a tensor type is not supported.</exception>
-    public static LanguageModel Load(string path)
+    public static LanguageModel Load(string path, LanguageModelOptions? options = null)
     {
         var file = GgufFile.Open(path);
         try
         {
-            return new LanguageModel(file, ownsFile: true);
+            return new LanguageModel(file, ownsFile: true, options);
         }
         catch
         {
@@ -145,18 +154,20 @@ public sealed class LanguageModel : IDisposable
 
     /// <summary>Opens and validates a GGUF model file on a thread-pool thread.</summary>
     /// <param name="path">Path of a <c>.gguf</c> file.</param>
+    /// <param name="options">Threads and other settings; null for the defaults.</param>
     /// <param name="cancellationToken">Cancels before the load starts.</param>
     /// <returns>The loaded model.</returns>
-    public static Task<LanguageModel> LoadAsync(string path, CancellationToken cancellationToken = default) =>
-        Task.Run(() => Load(path), cancellationToken);
+    public static Task<LanguageModel> LoadAsync(string path, LanguageModelOptions? options = null, CancellationToken cancellationToken = default) =>
+        Task.Run(() => Load(path, options), cancellationToken);
 
     /// <summary>Uses a GGUF file that is already open; the caller keeps ownership and disposes it after the model.</summary>
     /// <param name="file">An open GGUF file.</param>
+    /// <param name="options">Threads and other settings; null for the defaults.</param>
     /// <returns>The model.</returns>
-    public static LanguageModel FromFile(GgufFile file)
+    public static LanguageModel FromFile(GgufFile file, LanguageModelOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(file);
-        return new LanguageModel(file, ownsFile: false);
+        return new LanguageModel(file, ownsFile: false, options);
     }
 
     /// <summary>Starts a new sequence (an empty KV cache).</summary>
@@ -235,6 +246,13 @@ public sealed record ModelInfo(
     int HeadCount,
     int KvHeadCount,
     long WeightBytes);
+
+/// <summary>Settings of a <see cref="LanguageModel"/>.</summary>
+public sealed class LanguageModelOptions
+{
+    /// <summary>Threads one evaluation uses for its matrix products; null for every processor (<see cref="Environment.ProcessorCount"/>).</summary>
+    public int? ThreadCount { get; set; }
+}
 
 /// <summary>Settings of one <see cref="InferenceSession"/>.</summary>
 public sealed class SessionOptions

@@ -178,7 +178,7 @@ internal sealed class TransformerState
             {
                 int width = qDim + (2 * kvDim);
                 var qkv = _qkv.AsSpan(0, n * width);
-                qkvWeight.MatMul(xb, n, qkv, _scratch);
+                qkvWeight.MatMul(xb, n, qkv, _scratch, _model.ThreadCount);
                 AddBias(qkv, layer.QueryKeyValueBias, n);
                 for (int i = 0; i < n; i++)
                 {
@@ -189,11 +189,11 @@ internal sealed class TransformerState
             }
             else
             {
-                layer.Query!.MatMul(xb, n, q, _scratch);
+                layer.Query!.MatMul(xb, n, q, _scratch, _model.ThreadCount);
                 AddBias(q, layer.QueryBias, n);
-                layer.Key!.MatMul(xb, n, k, _scratch);
+                layer.Key!.MatMul(xb, n, k, _scratch, _model.ThreadCount);
                 AddBias(k, layer.KeyBias, n);
-                layer.Value!.MatMul(xb, n, v, _scratch);
+                layer.Value!.MatMul(xb, n, v, _scratch, _model.ThreadCount);
                 AddBias(v, layer.ValueBias, n);
             }
 
@@ -217,7 +217,7 @@ internal sealed class TransformerState
                 Attention(l, position + i, q.Slice(i * qDim, qDim), att.Slice(i * qDim, qDim));
             }
 
-            layer.AttentionOutput.MatMul(att, n, proj, _scratch);
+            layer.AttentionOutput.MatMul(att, n, proj, _scratch, _model.ThreadCount);
             AddBias(proj, layer.AttentionOutputBias, n);
             if (layer.AttentionPostNorm is { } postAttention)
             {
@@ -232,14 +232,14 @@ internal sealed class TransformerState
             if (layer.Gate is { } gateWeight)
             {
                 var up = _up.AsSpan(0, n * ffn);
-                gateWeight.MatMul(xb, n, gate, _scratch);
-                layer.Up.MatMul(xb, n, up, _scratch);
+                gateWeight.MatMul(xb, n, gate, _scratch, _model.ThreadCount);
+                layer.Up.MatMul(xb, n, up, _scratch, _model.ThreadCount);
                 Activate(gate, up);
             }
             else
             {
                 var gateUp = _up.AsSpan(0, n * 2 * ffn);
-                layer.Up.MatMul(xb, n, gateUp, _scratch);
+                layer.Up.MatMul(xb, n, gateUp, _scratch, _model.ThreadCount);
                 for (int i = 0; i < n; i++)
                 {
                     var g = gate.Slice(i * ffn, ffn);
@@ -248,7 +248,7 @@ internal sealed class TransformerState
                 }
             }
 
-            layer.Down.MatMul(gate, n, proj, _scratch);
+            layer.Down.MatMul(gate, n, proj, _scratch, _model.ThreadCount);
             if (layer.FeedForwardPostNorm is { } postFfn)
             {
                 RmsNorm(proj, postFfn, proj, n);
@@ -272,7 +272,7 @@ internal sealed class TransformerState
             return;
         }
 
-        _model.Output.MatMul(outXb, outputRows, logits, _scratch);
+        _model.Output.MatMul(outXb, outputRows, logits, _scratch, _model.ThreadCount);
         if (_c.FinalLogitSoftcap > 0)
         {
             float cap = _c.FinalLogitSoftcap;

@@ -82,6 +82,9 @@ internal sealed class TransformerModel
         RopeFactors ?? (contextLength > OriginalContextLength ? RopeFactorsLong : RopeFactorsShort) ?? RopeFactorsShort;
     public TransformerLayer[] Layers { get; }
 
+    /// <summary>Threads a matrix product may use (set once at load).</summary>
+    public int ThreadCount { get; set; } = 1;
+
     /// <summary>Total bytes of the matrices a token reads (a decode step's memory traffic, without the KV cache).</summary>
     public long WeightBytes => Layers.Sum(l => l.Matrices.Sum(m => m.ByteCount)) + Output.ByteCount;
 

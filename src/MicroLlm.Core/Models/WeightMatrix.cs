@@ -87,7 +87,7 @@ internal sealed unsafe class WeightMatrix
     /// <paramref name="x"/>); <paramref name="y"/> receives <paramref name="count"/> rows of <see cref="Rows"/> floats.
     /// Each weight row is read once for the whole batch.
     /// </summary>
-    public void MatMul(ReadOnlySpan<float> x, int count, Span<float> y, MatMulScratch scratch)
+    public void MatMul(ReadOnlySpan<float> x, int count, Span<float> y, MatMulScratch scratch, int threads = 1)
     {
         int cols = Columns;
         var rounded = scratch.Rounded.AsSpan(0, count * cols);
@@ -97,8 +97,42 @@ internal sealed unsafe class WeightMatrix
             RoundActivations(ActivationType, rounded.Slice(t * cols, cols), scratch.Quantized);
         }
 
-        var row = scratch.Row.AsSpan(0, cols);
-        for (int r = 0; r < Rows; r++)
+        // Split the rows over threads when there is enough work to pay for it; each row is computed by one thread in
+        // the same order, so the result does not depend on the thread count.
+        long work = (long)Rows * cols * count;
+        int chunks = threads <= 1 || work < 1 << 20 ? 1 : Math.Min(threads, Rows / 16);
+        if (chunks <= 1)
+        {
+            RowRange(0, Rows, rounded, count, y, scratch.Row);
+            return;
+        }
+
+        fixed (float* xp = rounded)
+        fixed (float* yp = y)
+        {
+            nint xa = (nint)xp, ya = (nint)yp;
+            int total = count * cols, outputs = count * Rows;
+            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, c =>
+            {
+                int start = (int)((long)Rows * c / chunks), end = (int)((long)Rows * (c + 1) / chunks);
+                float[] row = System.Buffers.ArrayPool<float>.Shared.Rent(cols);
+                try
+                {
+                    RowRange(start, end, new ReadOnlySpan<float>((float*)xa, total), count, new Span<float>((float*)ya, outputs), row);
+                }
+                finally
+                {
+                    System.Buffers.ArrayPool<float>.Shared.Return(row);
+                }
+            });
+        }
+    }
+
+    private void RowRange(int start, int end, ReadOnlySpan<float> rounded, int count, Span<float> y, float[] rowBuffer)
+    {
+        int cols = Columns;
+        var row = rowBuffer.AsSpan(0, cols);
+        for (int r = start; r < end; r++)
         {
             Dequantizer.Dequantize(Type, Row(r), row);
             for (int t = 0; t < count; t++)
