@@ -98,7 +98,7 @@ internal static class AlertCommand
             if (parse.GetValue(model) is { } modelFile)
             {
                 // The deadline covers phrasing, not loading the model (a host keeps its model loaded between alerts).
-                using var lm = await LanguageModel.LoadAsync(modelFile.FullName, cancellationToken).ConfigureAwait(false);
+                using var lm = await LanguageModel.LoadAsync(modelFile.FullName, null, cancellationToken).ConfigureAwait(false);
                 using var client = new LocalChatClient(lm, new LocalChatClientOptions { Template = lm.ChatTemplate ?? ChatTemplate.ChatML });
                 options.ChatOptions = new ChatOptions { MaxOutputTokens = MaxOutputTokens };
                 result = await new AlertPhraser(client, options).PhraseAsync(alertEvent, cancellationToken).ConfigureAwait(false);
