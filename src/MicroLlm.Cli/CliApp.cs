@@ -23,12 +23,13 @@ internal static class CliApp
             GenerateCommand.Create(stdout, stderr),
             AlertCommand.Create(stdout),
             BenchCommand.Create(stdout),
+            CreateModelCommand.Create(stdout),
         };
 
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            stderr.WriteLine($"microllm: error: {parsed.Errors[0].Message} Run 'microllm --help' for usage.");
+            stderr.WriteLine($"microllm: error: {OneLine(parsed.Errors[0].Message)} Run 'microllm --help' for usage.");
             return UsageError;
         }
 

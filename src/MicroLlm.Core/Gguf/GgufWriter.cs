@@ -15,7 +15,11 @@ public sealed class GgufWriter
     private readonly List<PendingTensor> _tensors = [];
     private readonly HashSet<string> _tensorNames = new(StringComparer.Ordinal);
 
-    private readonly record struct PendingTensor(string Name, GgmlType Type, long[] Dimensions, ReadOnlyMemory<byte> Data);
+    private readonly record struct PendingTensor(
+        string Name, GgmlType Type, long[] Dimensions, ReadOnlyMemory<byte> Data, long Length, TensorProducer? Producer);
+
+    /// <summary>Writes a tensor's bytes, exactly as many as were declared, to <paramref name="destination"/> when the file is written.</summary>
+    internal delegate Task TensorProducer(Stream destination, CancellationToken cancellationToken);
 
     /// <summary>The format version written: 3 (the default) or 2.</summary>
     public int Version { get; init; } = 3;
@@ -100,7 +104,36 @@ public sealed class GgufWriter
             throw new ArgumentException($"Tensor '{name}' of type {info.Name} and shape [{string.Join(", ", dimensions.ToArray())}] takes {expected} bytes with rows of whole blocks; {data.Length} were given.", nameof(data));
         }
 
-        _tensors.Add(new PendingTensor(name, type, dimensions.ToArray(), data));
+        _tensors.Add(new PendingTensor(name, type, dimensions.ToArray(), data, data.Length, null));
+        return this;
+    }
+
+    /// <summary>
+    /// Adds a tensor whose bytes <paramref name="producer"/> writes while the file is written, so a large file never
+    /// holds its tensors in memory. The producer must write exactly the bytes of <paramref name="dimensions"/> elements
+    /// of <paramref name="type"/>; on a seekable stream that is checked.
+    /// </summary>
+    internal GgufWriter AddTensor(string name, GgmlType type, ReadOnlySpan<long> dimensions, TensorProducer producer)
+    {
+        ArgumentNullException.ThrowIfNull(producer);
+        long elements = 1;
+        foreach (long d in dimensions)
+        {
+            elements = checked(elements * d);
+        }
+
+        var info = GgmlTypeInfo.Get(type);
+        if (dimensions.Length is 0 or > 4 || elements <= 0 || dimensions[0] % info.BlockSize != 0)
+        {
+            throw new ArgumentException($"Tensor '{name}' of type {info.Name} cannot have shape [{string.Join(", ", dimensions.ToArray())}].", nameof(dimensions));
+        }
+
+        if (!_tensorNames.Add(name))
+        {
+            throw new ArgumentException($"A tensor named '{name}' was already added.", nameof(name));
+        }
+
+        _tensors.Add(new PendingTensor(name, type, dimensions.ToArray(), default, info.ByteCount(elements), producer));
         return this;
     }
 
@@ -154,8 +187,22 @@ public sealed class GgufWriter
             cancellationToken.ThrowIfCancellationRequested();
             long target = header.Length + offsets[i];
             await stream.WriteAsync(zeros.AsMemory(0, (int)(target - pos)), cancellationToken).ConfigureAwait(false);
-            await stream.WriteAsync(_tensors[i].Data, cancellationToken).ConfigureAwait(false);
-            pos = target + _tensors[i].Data.Length;
+            var tensor = _tensors[i];
+            if (tensor.Producer is null)
+            {
+                await stream.WriteAsync(tensor.Data, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                long before = stream.CanSeek ? stream.Position : -1;
+                await tensor.Producer(stream, cancellationToken).ConfigureAwait(false);
+                if (before >= 0 && stream.Position - before != tensor.Length)
+                {
+                    throw new InvalidOperationException($"Tensor '{tensor.Name}': {stream.Position - before} bytes were produced; {tensor.Length} were declared.");
+                }
+            }
+
+            pos = target + tensor.Length;
         }
 
         if (_tensors.Count > 0)
@@ -203,7 +250,7 @@ public sealed class GgufWriter
 
             b.U32((uint)t.Type);
             b.U64((ulong)next);
-            next = GgufParser.AlignUp(next + t.Data.Length, alignment);
+            next = GgufParser.AlignUp(next + t.Length, alignment);
         }
 
         // The data section starts at the next aligned offset; a file without tensors ends with its header.

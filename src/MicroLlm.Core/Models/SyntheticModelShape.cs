@@ -1,0 +1,207 @@
+namespace MicroLlm.Models;
+
+/// <summary>
+/// The architecture and hyperparameters of a random-weight model written by <see cref="SyntheticModel"/>: a real
+/// model's shape (<see cref="Presets"/>) or any other. Tensor names, shapes and metadata keys follow what the reference
+/// runtime (llama.cpp) expects for <see cref="Architecture"/>.
+/// </summary>
+/// <remarks>
+/// Every matrix's rows must be whole blocks of the file's tensor types: keep <see cref="EmbeddingLength"/>,
+/// <see cref="FeedForwardLength"/> and the head sizes multiples of 32 (of 256 for K-quant tensors; where a row is not,
+/// the reference's fallback type is used, as its quantizer does). The reference runtime loads gemma2 files only with
+/// Gemma 2's real depths (26, 42 or 46 blocks), as it picks the query scale by model size; MicroLlm takes any.
+/// </remarks>
+public sealed record SyntheticModelShape
+{
+    /// <summary>The architectures that can be written: <c>llama</c>, <c>qwen2</c>, <c>phi3</c> and <c>gemma2</c>.</summary>
+    public static IReadOnlyList<string> Architectures { get; } = ["llama", "qwen2", "phi3", "gemma2"];
+
+    /// <summary>A preset's name, written as <c>general.name</c> (e.g. <c>tinyllama-1.1b</c>).</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The architecture: one of <see cref="Architectures"/>.</summary>
+    public required string Architecture { get; init; }
+
+    /// <summary>Width of the residual stream (<c>embedding_length</c>).</summary>
+    public required int EmbeddingLength { get; init; }
+
+    /// <summary>Number of transformer blocks (<c>block_count</c>).</summary>
+    public required int BlockCount { get; init; }
+
+    /// <summary>Width of the feed-forward network's hidden layer (<c>feed_forward_length</c>).</summary>
+    public required int FeedForwardLength { get; init; }
+
+    /// <summary>Query heads (<c>attention.head_count</c>).</summary>
+    public required int HeadCount { get; init; }
+
+    /// <summary>Key/value heads (<c>attention.head_count_kv</c>); fewer than <see cref="HeadCount"/> for grouped-query attention.</summary>
+    public required int KvHeadCount { get; init; }
+
+    /// <summary>Size of one head; <see langword="null"/> means <see cref="EmbeddingLength"/> / <see cref="HeadCount"/>.
+    /// Only gemma2 may set another value (<c>attention.key_length</c> and <c>value_length</c>).</summary>
+    public int? HeadDimension { get; init; }
+
+    /// <summary>Tokens in the built-in vocabulary, used when no vocabulary file is given (at least 260); a vocabulary
+    /// file's own size wins.</summary>
+    public required int VocabularySize { get; init; }
+
+    /// <summary>Training context length (<c>context_length</c>).</summary>
+    public int ContextLength { get; init; } = 2048;
+
+    /// <summary>RoPE base frequency (<c>rope.freq_base</c>).</summary>
+    public float RopeFreqBase { get; init; } = 10000f;
+
+    /// <summary>RMSNorm epsilon (<c>attention.layer_norm_rms_epsilon</c>).</summary>
+    public float RmsNormEpsilon { get; init; } = 1e-5f;
+
+    /// <summary>No <c>output.weight</c>: the output projection reuses <c>token_embd.weight</c>. Always true for gemma2.</summary>
+    public bool TiedOutput { get; init; }
+
+    /// <summary>Sliding attention window in tokens (<c>attention.sliding_window</c>): every layer for phi3 (required
+    /// there), the even layers for gemma2; <see langword="null"/> for none (llama, qwen2) or gemma2's default 4096.</summary>
+    public int? SlidingWindow { get; init; }
+
+    /// <summary>gemma2's soft cap on attention logits (<c>attn_logit_softcapping</c>).</summary>
+    public float AttentionLogitSoftcap { get; init; } = 50f;
+
+    /// <summary>gemma2's soft cap on output logits (<c>final_logit_softcapping</c>).</summary>
+    public float FinalLogitSoftcap { get; init; } = 30f;
+
+    /// <summary>The head size this shape uses.</summary>
+    public int EffectiveHeadDimension => HeadDimension ?? (EmbeddingLength / HeadCount);
+
+    /// <summary>TinyLlama 1.1B: llama, 2048 wide, 22 layers, 32 heads, 4 KV heads, FFN 5632, vocabulary 32000.</summary>
+    public static SyntheticModelShape TinyLlama1B { get; } = new()
+    {
+        Name = "tinyllama-1.1b", Architecture = "llama", EmbeddingLength = 2048, BlockCount = 22, FeedForwardLength = 5632,
+        HeadCount = 32, KvHeadCount = 4, VocabularySize = 32000, ContextLength = 2048,
+    };
+
+    /// <summary>Llama 2 7B: llama, 4096 wide, 32 layers, 32 heads, FFN 11008, vocabulary 32000.</summary>
+    public static SyntheticModelShape Llama2Size7B { get; } = new()
+    {
+        Name = "llama2-7b", Architecture = "llama", EmbeddingLength = 4096, BlockCount = 32, FeedForwardLength = 11008,
+        HeadCount = 32, KvHeadCount = 32, VocabularySize = 32000, ContextLength = 4096,
+    };
+
+    /// <summary>Qwen2.5 0.5B: qwen2, 896 wide, 24 layers, 14 heads, 2 KV heads, FFN 4864, vocabulary 151936, tied output.</summary>
+    public static SyntheticModelShape Qwen2Size500M { get; } = new()
+    {
+        Name = "qwen2-0.5b", Architecture = "qwen2", EmbeddingLength = 896, BlockCount = 24, FeedForwardLength = 4864,
+        HeadCount = 14, KvHeadCount = 2, VocabularySize = 151936, ContextLength = 32768, RopeFreqBase = 1000000f,
+        RmsNormEpsilon = 1e-6f, TiedOutput = true,
+    };
+
+    /// <summary>Phi-3 mini 4k: phi3, 3072 wide, 32 layers, 32 heads, FFN 8192, vocabulary 32064, window 2047.</summary>
+    public static SyntheticModelShape Phi3Mini { get; } = new()
+    {
+        Name = "phi3-mini", Architecture = "phi3", EmbeddingLength = 3072, BlockCount = 32, FeedForwardLength = 8192,
+        HeadCount = 32, KvHeadCount = 32, VocabularySize = 32064, ContextLength = 4096, SlidingWindow = 2047,
+    };
+
+    /// <summary>Gemma 2 2B: gemma2, 2304 wide, 26 layers, 8 heads of 256, 4 KV heads, FFN 9216, vocabulary 256000, window 4096.</summary>
+    public static SyntheticModelShape Gemma2Size2B { get; } = new()
+    {
+        Name = "gemma2-2b", Architecture = "gemma2", EmbeddingLength = 2304, BlockCount = 26, FeedForwardLength = 9216,
+        HeadCount = 8, KvHeadCount = 4, HeadDimension = 256, VocabularySize = 256000, ContextLength = 8192,
+        RmsNormEpsilon = 1e-6f, TiedOutput = true, SlidingWindow = 4096,
+    };
+
+    /// <summary>The conformance models' llama shape: 256 wide, 2 layers, 8 heads, 4 KV heads, FFN 768, tied output.</summary>
+    public static SyntheticModelShape TinyLlama { get; } = new()
+    {
+        Name = "tiny-llama", Architecture = "llama", EmbeddingLength = 256, BlockCount = 2, FeedForwardLength = 768,
+        HeadCount = 8, KvHeadCount = 4, VocabularySize = 512, TiedOutput = true,
+    };
+
+    /// <summary>A tiny qwen2: 256 wide, 2 layers, 8 heads, 2 KV heads, FFN 768, QKV biases, its own output matrix.</summary>
+    public static SyntheticModelShape TinyQwen2 { get; } = new()
+    {
+        Name = "tiny-qwen2", Architecture = "qwen2", EmbeddingLength = 256, BlockCount = 2, FeedForwardLength = 768,
+        HeadCount = 8, KvHeadCount = 2, VocabularySize = 512, RopeFreqBase = 1000000f, RmsNormEpsilon = 1e-6f,
+    };
+
+    /// <summary>A tiny phi3: 256 wide, 2 layers, 8 heads, 4 KV heads, FFN 768, fused QKV and gate-up, a 16-token window.</summary>
+    public static SyntheticModelShape TinyPhi3 { get; } = new()
+    {
+        Name = "tiny-phi3", Architecture = "phi3", EmbeddingLength = 256, BlockCount = 2, FeedForwardLength = 768,
+        HeadCount = 8, KvHeadCount = 4, VocabularySize = 512, SlidingWindow = 16,
+    };
+
+    /// <summary>
+    /// A small gemma2: 256 wide, 26 layers (the reference runtime accepts only Gemma 2's real depths: 26, 42, 46),
+    /// 4 heads of 64, 2 KV heads, FFN 512, tied output, a 16-token window on the even layers.
+    /// </summary>
+    public static SyntheticModelShape TinyGemma2 { get; } = new()
+    {
+        Name = "tiny-gemma2", Architecture = "gemma2", EmbeddingLength = 256, BlockCount = 26, FeedForwardLength = 512,
+        HeadCount = 4, KvHeadCount = 2, HeadDimension = 64, VocabularySize = 512, RmsNormEpsilon = 1e-6f,
+        TiedOutput = true, SlidingWindow = 16,
+    };
+
+    /// <summary>The presets by name: tinyllama-1.1b, llama2-7b, qwen2-0.5b, phi3-mini, gemma2-2b, tiny-llama, tiny-qwen2,
+    /// tiny-phi3 and tiny-gemma2.</summary>
+    public static IReadOnlyDictionary<string, SyntheticModelShape> Presets { get; } =
+        new[] { TinyLlama1B, Llama2Size7B, Qwen2Size500M, Phi3Mini, Gemma2Size2B, TinyLlama, TinyQwen2, TinyPhi3, TinyGemma2 }
+            .ToDictionary(s => s.Name, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Checks that the shape can be written.</summary>
+    /// <exception cref="ArgumentException">A dimension is not positive, the heads do not divide the width, the KV heads
+    /// do not divide the heads, or the architecture is unknown.</exception>
+    public void Validate()
+    {
+        if (!Architectures.Contains(Architecture))
+        {
+            throw new ArgumentException($"Architecture '{Architecture}' cannot be written; use one of {string.Join(", ", Architectures)}.", nameof(Architecture));
+        }
+
+        Positive(EmbeddingLength, nameof(EmbeddingLength));
+        Positive(BlockCount, nameof(BlockCount));
+        Positive(FeedForwardLength, nameof(FeedForwardLength));
+        Positive(HeadCount, nameof(HeadCount));
+        Positive(KvHeadCount, nameof(KvHeadCount));
+        Positive(ContextLength, nameof(ContextLength));
+        if (HeadCount % KvHeadCount != 0)
+        {
+            throw new ArgumentException($"{HeadCount} heads cannot be shared by {KvHeadCount} KV heads; KvHeadCount must divide HeadCount.", nameof(KvHeadCount));
+        }
+
+        if (HeadDimension is null && EmbeddingLength % HeadCount != 0)
+        {
+            throw new ArgumentException($"EmbeddingLength {EmbeddingLength} is not a multiple of HeadCount {HeadCount}; set HeadDimension (gemma2) or change them.", nameof(HeadCount));
+        }
+
+        if (HeadDimension is { } hd && (hd <= 0 || hd % 2 != 0 || (Architecture != "gemma2" && hd * HeadCount != EmbeddingLength)))
+        {
+            throw new ArgumentException($"HeadDimension {hd} must be even and positive, and only gemma2 may make heads × size differ from the width.", nameof(HeadDimension));
+        }
+
+        if (EffectiveHeadDimension % 2 != 0)
+        {
+            throw new ArgumentException($"The head size {EffectiveHeadDimension} must be even for RoPE.", nameof(HeadCount));
+        }
+
+        if (VocabularySize < SyntheticVocabulary.MinimumSize)
+        {
+            throw new ArgumentException($"VocabularySize {VocabularySize} is below the built-in vocabulary's {SyntheticVocabulary.MinimumSize} tokens.", nameof(VocabularySize));
+        }
+
+        if (SlidingWindow is <= 0)
+        {
+            throw new ArgumentException($"SlidingWindow {SlidingWindow} must be positive (or null for none).", nameof(SlidingWindow));
+        }
+
+        if (Architecture == "phi3" && SlidingWindow is null)
+        {
+            throw new ArgumentException("phi3 needs a SlidingWindow (the reference runtime refuses a phi3 file without one); Phi-3 mini 4k uses 2047.", nameof(SlidingWindow));
+        }
+    }
+
+    private static void Positive(int value, string name)
+    {
+        if (value <= 0)
+        {
+            throw new ArgumentException($"{name} is {value}; it must be positive.", name);
+        }
+    }
+}
