@@ -177,3 +177,37 @@ public class GenerationTests
         Assert.That(session.Length, Is.Zero);
     }
 }
+
+public class ThreadCountTests
+{
+    [Test]
+    public async Task TheSameSeedGivesTheSameTokensWhateverTheThreadCount()
+    {
+        string path = Conformance.RequireFile("models", "tiny-llama-q4_k_m.gguf");
+        async Task<List<int>> Run(int threads)
+        {
+            using var model = LanguageModel.Load(path, new LanguageModelOptions { ThreadCount = threads });
+            using var session = model.CreateSession();
+            var tokens = new List<int>();
+            var options = new GenerationOptions { MaxTokens = 24, Sampling = new SamplingOptions { Temperature = 1.0f, Seed = 99 } };
+            await foreach (var u in session.GenerateAsync([1, 6438, 6655, 29901, 25158], options))
+            {
+                tokens.AddRange(u.TokenIds);
+            }
+
+            return tokens;
+        }
+
+        var one = await Run(1);
+        Assert.That(one, Has.Count.EqualTo(24));
+        Assert.That(await Run(2), Is.EqualTo(one));
+        Assert.That(await Run(3), Is.EqualTo(one));
+    }
+
+    [Test]
+    public void AThreadCountBelowOneIsRejected()
+    {
+        string path = Conformance.RequireFile("models", "tiny-llama-q4_0.gguf");
+        Assert.Throws<ArgumentOutOfRangeException>(() => LanguageModel.Load(path, new LanguageModelOptions { ThreadCount = 0 }));
+    }
+}
