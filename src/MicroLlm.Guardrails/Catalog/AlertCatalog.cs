@@ -282,9 +282,9 @@ public sealed class AlertCatalog
         var action = slots.FirstOrDefault(s => s.Name == "action");
         Require(action is { Kind: AlertSlotKind.Choice, IsOptional: false }, path + ".slots.action", "is required: every type needs a non-optional choice slot 'action' (the required action)");
         Require(t.TryGetProperty("title", out var titleElement), path + ".title", "is missing");
-        var titles = Languages(titleElement, path + ".title").ToDictionary(p => p.Language, p => Nfc(p.Body.GetString() ?? throw Invalid(path + ".title", "must hold strings")));
+        var titles = Languages(titleElement, path + ".title").ToDictionary(p => p.Language, p => CheckedText(Nfc(p.Body.GetString() ?? throw Invalid(path + ".title", "must hold strings")), path + ".title"));
         Require(t.TryGetProperty("templates", out var templatesElement), path + ".templates", "is missing");
-        var templates = Languages(templatesElement, path + ".templates").ToDictionary(p => p.Language, p => Nfc(p.Body.GetString() ?? throw Invalid(path + ".templates", "must hold strings")));
+        var templates = Languages(templatesElement, path + ".templates").ToDictionary(p => p.Language, p => CheckedText(Nfc(p.Body.GetString() ?? throw Invalid(path + ".templates", "must hold strings")), path + ".templates"));
         foreach (var (language, template) in templates)
         {
             TemplateRenderer.CheckTemplate(template, slots, $"{path}.templates.{language.ToCode()}");
@@ -334,7 +334,7 @@ public sealed class AlertCatalog
                 Require(s.TryGetProperty("choices", out var c) && c.ValueKind == JsonValueKind.Object, path + ".choices", "a choice needs 'choices': {code: {en, bn}}");
                 foreach (var choice in c.EnumerateObject())
                 {
-                    choices[choice.Name] = Languages(choice.Value, $"{path}.choices.{choice.Name}").ToDictionary(p => p.Language, p => Nfc(p.Body.GetString() ?? throw Invalid(path, "choice phrases must be strings")));
+                    choices[choice.Name] = Languages(choice.Value, $"{path}.choices.{choice.Name}").ToDictionary(p => p.Language, p => CheckedText(Nfc(p.Body.GetString() ?? throw Invalid(path, "choice phrases must be strings")), $"{path}.choices.{choice.Name}"));
                     foreach (var phrase in choices[choice.Name].Values)
                     {
                         Require(phrase.Length > 0 && !phrase.Any(char.IsDigit), $"{path}.choices.{choice.Name}", "phrases must be non-empty and hold no digits (numbers belong in count or measurement slots)");
@@ -381,13 +381,22 @@ public sealed class AlertCatalog
     private static string Text(JsonElement e, string property, string path)
     {
         Require(e.TryGetProperty(property, out var v) && v.ValueKind == JsonValueKind.String && v.GetString()!.Length > 0, $"{path}.{property}", "must be a non-empty string");
-        return Nfc(v.GetString()!);
+        return CheckedText(Nfc(v.GetString()!), $"{path}.{property}");
     }
 
     private static List<string> Strings(JsonElement e, string path)
     {
         Require(e.ValueKind == JsonValueKind.Array, path, "must be an array of strings");
-        return [.. e.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.String && x.GetString()!.Length > 0 ? Nfc(x.GetString()!) : throw Invalid(path, "must hold non-empty strings"))];
+        return [.. e.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.String && x.GetString()!.Length > 0 ? CheckedText(Nfc(x.GetString()!), path) : throw Invalid(path, "must hold non-empty strings"))];
+    }
+
+    /// <summary>Catalogue text must be clean: valid Bangla sequences, no control or format characters besides ZWJ/ZWNJ.</summary>
+    private static string CheckedText(string text, string path)
+    {
+        string? bad = Scripts.FindInvalidBanglaSequence(text);
+        Require(bad is null, path, $"has {bad}");
+        Require(!text.Any(c => char.IsControl(c) || (char.GetUnicodeCategory(c) == UnicodeCategory.Format && c is not Scripts.Zwj and not Scripts.Zwnj)), path, "holds a control or format character");
+        return text;
     }
 
     internal static string Nfc(string s) => MicroLlm.Guardrails.Text.Nfc.Normalize(s);

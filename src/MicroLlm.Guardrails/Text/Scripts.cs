@@ -90,7 +90,7 @@ internal static class Scripts
 
     /// <summary>
     /// The first invalid Bengali sequence in <paramref name="text"/>, or null: a hasanta, vowel sign or nukta that does
-    /// not follow a consonant, two vowel signs in a row, a sign (ঁ ং ঃ) with no base, or a ZWJ/ZWNJ outside the places
+    /// not follow a consonant (a hasanta may also join অ or এ to a following য, as in অ্যা), two vowel signs in a row, a sign (ঁ ং ঃ) with no base, or a ZWJ/ZWNJ outside the places
     /// Bangla uses them (after a hasanta before a consonant, or ZWJ between র and a hasanta for র‍্য).
     /// </summary>
     public static string? FindInvalidBanglaSequence(string text)
@@ -110,7 +110,9 @@ internal static class Scripts
 
                     break;
                 case Hasanta:
-                    if (!(IsBengaliConsonant(prev) || (prev == Nukta && i > 1 && IsBengaliConsonant(text[i - 2])) || (prev == Zwj && i > 1 && text[i - 2] == '\u09B0')))
+                    // after a consonant (with or without nukta), র + ZWJ (র‍্য), or অ/এ before য (অ্যা, এ্যা: the "æ" sound)
+                    bool aPhala = prev is '\u0985' or '\u098F' && next == '\u09AF';
+                    if (!(IsBengaliConsonant(prev) || aPhala || (prev == Nukta && i > 1 && IsBengaliConsonant(text[i - 2])) || (prev == Zwj && i > 1 && text[i - 2] == '\u09B0')))
                     {
                         return Describe(text, i, "a hasanta (্) must follow a consonant");
                     }

@@ -73,44 +73,130 @@ public sealed partial class AlertVerifier
         string? bangla = Scripts.FindInvalidBanglaSequence(text);
         checks.Add(bangla is null ? new("bangla_sequences", true) : new("bangla_sequences", false, bangla));
 
-        var buffer = text.ToCharArray();
-
-        // 1. Verbatim facts, longest first, each masked once found.
-        var facts = new List<(string Check, string Name, string Value, bool IgnoreCase)>
+        // Every fact is located as candidate spans of the text; overlapping candidates are resolved longest first
+        // (data first on ties), so a fact inside another is never counted twice: the location "PM" does not eat the
+        // "PM" of "1:33 PM", and the time "10:30" inside the location "10:30 Plaza" is data, not a time.
+        var facts = new List<Fact>();
+        var candidates = new List<Candidate>();
+        void AddFact(string check, string name, string value, bool ignoreCase, int priority)
         {
-            ("facts", "location", ev.Location, false),
-        };
+            var existing = facts.FirstOrDefault(f => f.Check == check && string.Equals(f.Value, value, StringComparison.Ordinal));
+            if (existing is not null)
+            {
+                return; // the same text twice (e.g. location and river alike): one occurrence states both
+            }
+
+            var fact = new Fact(facts.Count, check, name, value);
+            facts.Add(fact);
+            foreach (var (start, length) in Find(text, value, ignoreCase, language))
+            {
+                candidates.Add(new Candidate(start, length, fact.Id, priority));
+            }
+        }
+
+        AddFact("facts", "location", ev.Location, false, 0);
         foreach (var (name, value) in ev.Slots)
         {
             var slot = type.FindSlot(name)!;
-            switch (slot.Kind)
+            if (slot.Kind is AlertSlotKind.Text or AlertSlotKind.Id)
             {
-                case AlertSlotKind.Text or AlertSlotKind.Id:
-                    facts.Add(("facts", name, value.Text!, false));
-                    break;
-                case AlertSlotKind.Choice:
-                    facts.Add((name == "action" ? "required_action" : "facts", name, slot.ChoicePhrases[value.Text!][language], english));
-                    break;
+                AddFact("facts", name, value.Text!, false, 0);
+            }
+        }
+
+        foreach (var (name, value) in ev.Slots)
+        {
+            var slot = type.FindSlot(name)!;
+            if (slot.Kind == AlertSlotKind.Choice)
+            {
+                AddFact(name == "action" ? "required_action" : "facts", name, slot.ChoicePhrases[value.Text!][language], english, 1);
             }
         }
 
         foreach (string phrase in _policy.RequiredPhrasesFor(ev.Type, language))
         {
-            facts.Add(("required_phrases", "policy phrase", phrase, false));
+            AddFact("required_phrases", "policy phrase", phrase, false, 1);
         }
 
-        var missing = new Dictionary<string, List<string>>(StringComparer.Ordinal) { ["facts"] = [], ["required_action"] = [], ["required_phrases"] = [] };
-        var done = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var fact in facts.OrderByDescending(f => f.Value.Length))
+        var wording = _catalog.Severities[(ev.Severity, language)];
+        AddFact("severity", $"the {ev.Severity.ToCode()} label", wording.Label, english, 1);
+
+        foreach (var (name, value) in ev.Slots)
         {
-            if (!done.Add(fact.Value) && !fact.IgnoreCase)
+            if (value.Kind is not (AlertSlotKind.Count or AlertSlotKind.Measurement))
             {
-                continue; // the same text twice (e.g. location and river alike): one occurrence states both
+                continue;
             }
 
-            if (MaskAll(buffer, fact.Value, fact.IgnoreCase, language) == 0)
+            var unit = _catalog.Units[value.Unit!];
+            string rendered = TemplateRenderer.NumberWithUnit(unit, value.Number!.Value, language);
+            if (facts.Any(f => f.Check == "numbers" && string.Equals(f.Value, rendered, StringComparison.Ordinal)))
             {
-                missing[fact.Check].Add($"{fact.Name} \"{fact.Value}\" is missing or changed");
+                continue; // two slots with the same value and unit: one mention states both
+            }
+
+            var fact = new Fact(facts.Count, "numbers", name, rendered);
+            facts.Add(fact);
+            foreach (string form in unit.FormsFor(value.Number.Value, language))
+            {
+                var regex = new Regex(NumberFactPattern(form, value.Number.Value, language), RegexOptions.CultureInvariant | (english ? RegexOptions.IgnoreCase : RegexOptions.None), TimeSpan.FromSeconds(1));
+                foreach (Match m in regex.Matches(text))
+                {
+                    candidates.Add(new Candidate(m.Index, m.Length, fact.Id, 2));
+                }
+            }
+        }
+
+        var timeFact = new Fact(facts.Count, "time", "time", AlertNumbers.FormatTime(ev.Time, language));
+        facts.Add(timeFact);
+        var timeProblems = new List<string>();
+        var wrongTimes = new Dictionary<int, string>();
+        foreach (var (start, span, problem) in TimeTokens(text, ev.Time, language))
+        {
+            if (problem is null)
+            {
+                candidates.Add(new Candidate(start, span, timeFact.Id, 3));
+            }
+            else
+            {
+                var wrong = new Fact(facts.Count, "time", "wrong time", problem);
+                facts.Add(wrong);
+                wrongTimes[wrong.Id] = problem;
+                candidates.Add(new Candidate(start, span, wrong.Id, 3));
+            }
+        }
+
+        var accepted = Resolve(candidates, facts, text.Length, wrongTimes.Keys.ToHashSet());
+        var found = accepted.Select(a => a.Fact).ToHashSet();
+        var missing = new Dictionary<string, List<string>>(StringComparer.Ordinal) { ["facts"] = [], ["required_action"] = [], ["required_phrases"] = [], ["severity"] = [], ["numbers"] = [] };
+        foreach (var fact in facts.Where(f => f.Check != "time" && !found.Contains(f.Id)))
+        {
+            missing[fact.Check].Add(fact.Check == "severity" ? $"{fact.Name} \"{fact.Value}\" is missing" : $"{fact.Name} \"{fact.Value}\" is missing or changed");
+        }
+
+        foreach (var id in found.Where(wrongTimes.ContainsKey))
+        {
+            timeProblems.Add(wrongTimes[id]);
+        }
+
+        if (!found.Contains(timeFact.Id) && timeProblems.Count == 0)
+        {
+            timeProblems.Add($"the time \"{timeFact.Value}\" is missing");
+        }
+
+        var buffer = text.ToCharArray();
+        foreach (var a in accepted)
+        {
+            Array.Fill(buffer, Mask, a.Start, a.Length);
+        }
+
+        string masked = new(buffer);
+        var forbidden = _catalog.Severities.Where(kv => kv.Key.Item2 == language && kv.Key.Item1 != ev.Severity).Select(kv => kv.Value.Label).Concat(wording.Forbidden);
+        foreach (string word in forbidden.Distinct(StringComparer.Ordinal))
+        {
+            if (Find(masked, word, true, language).Count > 0)
+            {
+                missing["severity"].Add($"\"{word}\" does not fit severity {ev.Severity.ToCode()}");
             }
         }
 
@@ -121,54 +207,12 @@ public sealed partial class AlertVerifier
             checks.Add(Result("required_phrases", missing["required_phrases"]));
         }
 
-        // 2. Severity: the level's label present; no other level's label or this level's forbidden words.
-        var wording = _catalog.Severities[(ev.Severity, language)];
-        var severityProblems = new List<string>();
-        if (MaskAll(buffer, wording.Label, english, language) == 0)
-        {
-            severityProblems.Add($"the {ev.Severity.ToCode()} label \"{wording.Label}\" is missing");
-        }
+        checks.Add(Result("severity", missing["severity"]));
+        checks.Add(Result("time", timeProblems));
+        checks.Add(Result("numbers", missing["numbers"]));
 
-        var forbidden = _catalog.Severities.Where(kv => kv.Key.Item2 == language && kv.Key.Item1 != ev.Severity).Select(kv => kv.Value.Label).Concat(wording.Forbidden);
-        foreach (string word in forbidden.Distinct(StringComparer.Ordinal))
-        {
-            if (Find(new string(buffer), word, true, language).Count > 0)
-            {
-                severityProblems.Add($"\"{word}\" does not fit severity {ev.Severity.ToCode()}");
-            }
-        }
-
-        checks.Add(Result("severity", severityProblems));
-
-        // 3. Time: at least one mention; every mention is the event's local time.
-        checks.Add(CheckTimes(buffer, ev.Time, language));
-
-        // 4. Numbers with their units, in the language's digit systems.
-        var numberProblems = new List<string>();
-        foreach (var (name, value) in ev.Slots)
-        {
-            if (value.Kind is not (AlertSlotKind.Count or AlertSlotKind.Measurement))
-            {
-                continue;
-            }
-
-            var unit = _catalog.Units[value.Unit!];
-            int found = 0;
-            foreach (string form in unit.FormsFor(value.Number!.Value, language))
-            {
-                found += MaskRegex(buffer, NumberFactPattern(form, value.Number.Value, language), english);
-            }
-
-            if (found == 0)
-            {
-                numberProblems.Add($"{name} \"{TemplateRenderer.NumberWithUnit(unit, value.Number.Value, language)}\" is missing or changed");
-            }
-        }
-
-        checks.Add(Result("numbers", numberProblems));
-
-        // 5. What is left is the writer's own wording: no digits, only the language's script, no unknown names.
-        string rest = new(buffer);
+        // What is left is the writer's own wording: no digits, only the language's script, no unknown names.
+        string rest = masked;
         checks.Add(CheckLeftoverNumbers(rest, language));
         checks.Add(CheckScript(rest, language));
         checks.Add(CheckNames(rest, ev, language));
@@ -206,17 +250,17 @@ public sealed partial class AlertVerifier
         return new("characters", true);
     }
 
-    private static VerificationCheck CheckTimes(char[] buffer, DateTimeOffset time, AlertLanguage language)
+    /// <summary>Every time-like token of the text, with null when it is the event's local time or what is wrong with it.</summary>
+    private static List<(int Start, int Length, string? Problem)> TimeTokens(string text, DateTimeOffset time, AlertLanguage language)
     {
-        var problems = new List<string>();
+        var tokens = new List<(int, int, string?)>();
         var regex = language == AlertLanguage.English ? EnglishTime() : BanglaTime;
-        int ok = 0;
-        foreach (Match m in regex.Matches(new string(buffer)))
+        foreach (Match m in regex.Matches(text))
         {
             string h = m.Groups["h"].Value, mm = m.Groups["m"].Success ? m.Groups["m"].Value : string.Empty;
             if (!OneDigitSystem(h + mm, language))
             {
-                problems.Add($"time \"{m.Value}\" uses digits the language does not");
+                tokens.Add((m.Index, m.Length, $"time \"{m.Value}\" uses digits the language does not"));
                 continue;
             }
 
@@ -231,32 +275,64 @@ public sealed partial class AlertVerifier
             {
                 hour24 = AlertNumbers.BanglaHour(m.Groups["p"].Value, hour);
             }
-            else
+            else if ((h.Length == 2 && m.Value.Contains(':', StringComparison.Ordinal)) || hour >= 13)
             {
-                hour24 = hour; // no AM/PM or part of the day: read as the 24-hour clock
-            }
-
-            if (hour24 != time.Hour || minute != time.Minute || minute > 59)
-            {
-                problems.Add($"time \"{m.Value}\" is not the event's {time.Hour.ToString("00", CultureInfo.InvariantCulture)}:{time.Minute.ToString("00", CultureInfo.InvariantCulture)}");
+                hour24 = hour; // no AM/PM or part of the day: only the 24-hour clock (HH:MM, or an hour past 12) is unambiguous
             }
             else
             {
-                ok++;
+                tokens.Add((m.Index, m.Length, $"time \"{m.Value}\" is ambiguous: add AM/PM (or the part of the day in Bangla) or write the 24-hour HH:MM"));
+                continue;
             }
 
-            for (int i = m.Index; i < m.Index + m.Length; i++)
-            {
-                buffer[i] = Mask;
-            }
+            bool ok = hour24 == time.Hour && minute == time.Minute;
+            tokens.Add((m.Index, m.Length, ok ? null : $"time \"{m.Value}\" is not the event's {time.Hour.ToString("00", CultureInfo.InvariantCulture)}:{time.Minute.ToString("00", CultureInfo.InvariantCulture)}"));
         }
 
-        if (ok == 0 && problems.Count == 0)
+        return tokens;
+    }
+
+    private sealed record Fact(int Id, string Check, string Name, string Value);
+
+    private readonly record struct Candidate(int Start, int Length, int Fact, int Priority);
+
+    /// <summary>
+    /// Chooses non-overlapping spans: longest first, then by priority (data, phrases, numbers, times), then position.
+    /// A required fact left without a span takes an identical span from a fact that has two or more.
+    /// </summary>
+    private static List<Candidate> Resolve(List<Candidate> candidates, List<Fact> facts, int length, HashSet<int> optional)
+    {
+        var taken = new bool[length];
+        var accepted = new List<Candidate>();
+        foreach (var c in candidates.OrderByDescending(c => c.Length).ThenBy(c => c.Priority).ThenBy(c => c.Start))
         {
-            problems.Add("the time is missing");
+            bool free = true;
+            for (int i = c.Start; i < c.Start + c.Length && free; i++)
+            {
+                free = !taken[i];
+            }
+
+            if (free)
+            {
+                Array.Fill(taken, true, c.Start, c.Length);
+                accepted.Add(c);
+            }
         }
 
-        return Result("time", problems);
+        foreach (var fact in facts.Where(f => !optional.Contains(f.Id) && accepted.All(a => a.Fact != f.Id)))
+        {
+            foreach (var c in candidates.Where(c => c.Fact == fact.Id))
+            {
+                int index = accepted.FindIndex(a => a.Start == c.Start && a.Length == c.Length && accepted.Count(b => b.Fact == a.Fact) >= 2);
+                if (index >= 0)
+                {
+                    accepted[index] = c;
+                    break;
+                }
+            }
+        }
+
+        return accepted;
     }
 
     private static VerificationCheck CheckLeftoverNumbers(string rest, AlertLanguage language)
@@ -339,12 +415,14 @@ public sealed partial class AlertVerifier
             string lower = word.ToLowerInvariant();
             if (language == AlertLanguage.English)
             {
-                if (char.IsUpper(word[0]) && !known.Contains(lower) && !Lexicon.English.Contains(lower) && !eventWords.Contains(lower))
+                if (Scripts.IsLatinLetter(word[0]) && !IsKnown(lower, known, eventWords, Lexicon.English, Lexicon.EnglishSuffixes))
                 {
-                    problems.Add($"\"{word}\" looks like a name the event does not give");
+                    problems.Add(char.IsUpper(word[0])
+                        ? $"\"{word}\" looks like a name the event does not give"
+                        : $"\"{word}\" is not a word the alert vocabulary knows (a claim the event does not make?)");
                 }
             }
-            else if (Scripts.IsBengali(word[0]) && !IsKnownBangla(lower, known, eventWords))
+            else if (Scripts.IsBengali(word[0]) && !IsKnown(lower, known, eventWords, Lexicon.Bangla, Lexicon.BanglaSuffixes))
             {
                 problems.Add($"\"{word}\" is not a word the alert vocabulary knows (a name or fact the event does not give?)");
             }
@@ -353,16 +431,16 @@ public sealed partial class AlertVerifier
         return Result("names", problems.Distinct(StringComparer.Ordinal).Take(5).ToList());
     }
 
-    private static bool IsKnownBangla(string word, HashSet<string> known, HashSet<string> eventWords)
+    private static bool IsKnown(string word, HashSet<string> known, HashSet<string> eventWords, HashSet<string> lexicon, string[] suffixes)
     {
         if (Known(word))
         {
             return true;
         }
 
-        foreach (string suffix in Lexicon.BanglaSuffixes)
+        foreach (string suffix in suffixes)
         {
-            if (word.Length > suffix.Length && word.EndsWith(suffix, StringComparison.Ordinal) && Known(word[..^suffix.Length]))
+            if (word.Length > suffix.Length + 1 && word.EndsWith(suffix, StringComparison.Ordinal) && Known(word[..^suffix.Length]))
             {
                 return true;
             }
@@ -370,7 +448,7 @@ public sealed partial class AlertVerifier
 
         return false;
 
-        bool Known(string w) => known.Contains(w) || Lexicon.Bangla.Contains(w) || eventWords.Contains(w);
+        bool Known(string w) => known.Contains(w) || lexicon.Contains(w) || eventWords.Contains(w);
     }
 
     // ---------------------------------------------------------------- matching helpers

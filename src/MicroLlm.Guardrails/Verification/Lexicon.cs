@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace MicroLlm.Guardrails.Verification;
 
-/// <summary>The embedded word lists: common English words that may be capitalised, common Bangla words and Bangla case suffixes, English number words.</summary>
+/// <summary>The embedded word lists: common English words, common Bangla words and Bangla case suffixes, English number words.</summary>
 internal static class Lexicon
 {
     private static readonly Lazy<(HashSet<string> En, HashSet<string> Bn, string[] Suffixes, HashSet<string> NumberWords)> Data = new(Load);
@@ -15,6 +15,9 @@ internal static class Lexicon
     public static string[] BanglaSuffixes => Data.Value.Suffixes;
 
     public static HashSet<string> EnglishNumberWords => Data.Value.NumberWords;
+
+    /// <summary>English endings stripped before a lexicon look-up (plurals, past tense, -ing, -ly).</summary>
+    public static string[] EnglishSuffixes { get; } = ["ing", "es", "ed", "ly", "s", "d"];
 
     private static (HashSet<string>, HashSet<string>, string[], HashSet<string>) Load()
     {

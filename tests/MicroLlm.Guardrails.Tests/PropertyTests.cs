@@ -1,0 +1,119 @@
+using FsCheck;
+using FsCheck.Fluent;
+using MicroLlm.Guardrails;
+
+namespace MicroLlm.Guardrails.Tests;
+
+/// <summary>Thousands of random valid events, both languages, template and model paths: every fact carried, none invented.</summary>
+public class PropertyTests
+{
+    private static readonly AlertCatalog Catalog = AlertCatalog.Default;
+    private static readonly AlertPolicy KeepText = new() { RedactPii = false };
+
+    private static AlertEvent ParseValid(string json)
+    {
+        var validation = Catalog.ValidateEvent(json);
+        Assert.That(validation.IsValid, Is.True, () => json + "\n" + string.Join("\n", validation.Errors));
+        return validation.Event!;
+    }
+
+    private static bool CarriesEveryFact(AlertEvent ev, AlertResult result, string json)
+    {
+        foreach (var t in result.Texts)
+        {
+            var problems = FactOracle.Problems(ev, t.Language, t.Text);
+            Assert.That(problems, Is.Empty, () => $"{json}\n{t.Language} ({t.Source}): {t.Text}");
+        }
+
+        Assert.That(result.Texts.Select(t => t.Language), Is.EqualTo(new[] { AlertLanguage.English, AlertLanguage.Bangla }));
+        return true;
+    }
+
+    [FsCheck.NUnit.Property(MaxTest = 2000, QuietOnSuccess = true)]
+    public Property TemplatePathCarriesEveryFactAndInventsNone() =>
+        Prop.ForAll(RandomEvents.Arbitrary(Catalog), json =>
+        {
+            var ev = ParseValid(json);
+            var result = new AlertPhraser(null, new AlertPhraserOptions { Policy = KeepText }).PhraseAsync(ev).GetAwaiter().GetResult();
+            Assert.That(result.Source, Is.EqualTo(AlertTextSource.Template));
+            return CarriesEveryFact(ev, result, json);
+        });
+
+    [FsCheck.NUnit.Property(MaxTest = 1000, QuietOnSuccess = true)]
+    public Property AFaithfulModelIsAcceptedAndCarriesEveryFact() =>
+        Prop.ForAll(RandomEvents.Arbitrary(Catalog), json =>
+        {
+            var ev = ParseValid(json);
+            var result = new AlertPhraser(Models.Good(), new AlertPhraserOptions { Policy = KeepText, MaxRetries = 0 }).PhraseAsync(ev).GetAwaiter().GetResult();
+            Assert.That(result.Source, Is.EqualTo(AlertTextSource.Model), () => json + "\n" + string.Join("\n", result.Audit.Attempts.Where(a => a.Verification is not null).SelectMany(a => a.Verification!.Failures)));
+            return CarriesEveryFact(ev, result, json);
+        });
+
+    [FsCheck.NUnit.Property(MaxTest = 1000, QuietOnSuccess = true)]
+    public Property AModelThatChangesANumberNeverGetsThrough() =>
+        Prop.ForAll(RandomEvents.Arbitrary(Catalog), json =>
+        {
+            var ev = ParseValid(json);
+            var result = new AlertPhraser(Models.ChangesANumber(), new AlertPhraserOptions { Policy = KeepText, MaxRetries = 1 }).PhraseAsync(ev).GetAwaiter().GetResult();
+            Assert.That(result.Texts.All(t => t.Source == AlertTextSource.Template), Is.True, () => json + "\n" + result);
+            return CarriesEveryFact(ev, result, json);
+        });
+
+    [FsCheck.NUnit.Property(MaxTest = 1000, QuietOnSuccess = true)]
+    public Property AModelThatInventsAFactNeverGetsThrough() =>
+        Prop.ForAll(RandomEvents.Arbitrary(Catalog), json =>
+        {
+            var ev = ParseValid(json);
+            var result = new AlertPhraser(Models.InventsAFact(), new AlertPhraserOptions { Policy = KeepText, MaxRetries = 0 }).PhraseAsync(ev).GetAwaiter().GetResult();
+            Assert.That(result.Texts.All(t => t.Source == AlertTextSource.Template), Is.True, () => json + "\n" + result);
+            return CarriesEveryFact(ev, result, json);
+        });
+
+    /// <summary>A "random model": the faithful text, mutated at random (digits swapped between systems, spans deleted, numbers inserted, marks added).</summary>
+    [FsCheck.NUnit.Property(MaxTest = 1000, QuietOnSuccess = true)]
+    public Property ARandomModelAlwaysEndsInAVerifiedAlert() =>
+        Prop.ForAll(RandomEvents.Arbitrary(Catalog), Gen.Choose(0, int.MaxValue).ToArbitrary(), (json, seed) =>
+        {
+            var ev = ParseValid(json);
+            var random = new Random(seed);
+            var client = FakeChatClient.Answering(r => Mutate(Models.GoodPhrasing(r), random));
+            var result = new AlertPhraser(client, new AlertPhraserOptions { Policy = KeepText, MaxRetries = 1 }).PhraseAsync(ev).GetAwaiter().GetResult();
+            return CarriesEveryFact(ev, result, json);
+        });
+
+    private static string Mutate(string text, Random random)
+    {
+        for (int n = random.Next(1, 4); n > 0; n--)
+        {
+            int at = random.Next(text.Length);
+            text = random.Next(9) switch
+            {
+                0 => text.Remove(at, Math.Min(random.Next(1, 12), text.Length - at)),
+                1 => text.Insert(at, random.Next(3) switch { 0 => " 7 ", 1 => " ৭ ", _ => " ７ " }),
+                2 => Swap(text, at, c => c is >= '0' and <= '9' ? (char)('০' + (c - '0')) : c is >= '০' and <= '৯' ? (char)('0' + (c - '০')) : c),
+                3 => Swap(text, at, c => char.IsDigit(c) ? (char)('0' + ((int)char.GetNumericValue(c) + 1) % 10) : c),
+                4 => text.Insert(at, random.Next(2) == 0 ? "\u202E" : "\u200D"),
+                5 => Swap(text, at, c => c switch { 'a' => 'а', 'e' => 'е', 'o' => 'о', 'B' => 'В', _ => c }),
+                6 => text.ToUpperInvariant(),
+                7 => text.Insert(at, " at 11:45 PM "),
+                _ => text + " " + text[..Math.Min(at, text.Length)],
+            };
+        }
+
+        return text;
+    }
+
+    private static string Swap(string text, int from, Func<char, char> change)
+    {
+        for (int i = from; i < text.Length; i++)
+        {
+            char c = change(text[i]);
+            if (c != text[i])
+            {
+                return text[..i] + c + text[(i + 1)..];
+            }
+        }
+
+        return text;
+    }
+}
