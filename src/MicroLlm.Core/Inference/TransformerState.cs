@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using MicroLlm.Models;
+using MicroLlm.Numerics;
 
 namespace MicroLlm.Inference;
 
@@ -9,10 +10,13 @@ namespace MicroLlm.Inference;
 /// <see cref="Forward"/> evaluates a batch of tokens at consecutive positions. Not thread-safe; one per sequence.
 /// </summary>
 /// <remarks>
-/// Numerics follow the reference runtime so that logits agree: activations are rounded to each weight's
-/// multiplication type, queries and attention probabilities to F16 before they meet the F16 cache, sums of squares and
-/// softmax denominators accumulate in double, RoPE angles are computed by repeated multiplication, GELU is evaluated
-/// on F16-rounded inputs.
+/// Numerics follow the reference runtime's CPU backend (as built for AVX-512) bit for bit where we know its order, so
+/// that logits agree: matrix products through <see cref="WeightMatrix.MatMul"/> (activations quantized as it does, its
+/// per-row float order); queries and attention probabilities rounded to F16 before they meet the F16 cache, and both
+/// attention products in tinyBLAS's 16-lane order with cells in lanes by their position modulo 16; the softmax's
+/// exponential is its SIMD polynomial (<see cref="ReferenceMath.Exp"/>) with the denominator summed in double one
+/// 16-cell group at a time; SiLU through the same exponential; RoPE angles by repeated multiplication and the rotation
+/// with the FMAs its compiler contracts; sums of squares in double; GELU evaluated on F16-rounded inputs.
 /// </remarks>
 internal sealed class TransformerState
 {
@@ -28,8 +32,9 @@ internal sealed class TransformerState
     private readonly float[] _x, _xb, _q, _k, _v, _qkv, _att, _proj, _gate, _up, _logits;
     private readonly float[] _ropeCos, _ropeSin; // (batch, rope_dims / 2)
     private readonly float[] _scores;            // (context)
-    private readonly float[] _head;              // (head_dim) F16-rounded query, then output accumulator
-    private readonly float[] _acc;
+    private readonly Half[] _head;               // (head_dim) the query rounded to F16
+    private readonly float[] _acc;               // (16, head_dim) lanes of the probability-weighted values
+    private readonly float[] _lanes = new float[16];
     private int _capacity;
 
     public TransformerState(TransformerModel model, int contextLength)
@@ -60,8 +65,8 @@ internal sealed class TransformerState
         _ropeCos = new float[b * (_c.RopeDimensionCount / 2)];
         _ropeSin = new float[b * (_c.RopeDimensionCount / 2)];
         _scores = new float[contextLength];
-        _head = new float[_c.HeadDimension];
-        _acc = new float[_c.HeadDimension];
+        _head = new Half[_c.HeadDimension];
+        _acc = new float[16 * _c.HeadDimension];
     }
 
     /// <summary>The most positions this state holds.</summary>
@@ -326,47 +331,51 @@ internal sealed class TransformerState
         var values = _valueCache[layer];
         var qh = _head.AsSpan();
         var acc = _acc.AsSpan();
+        var lanes = _lanes.AsSpan();
+        var scores = _scores.AsSpan(0, position + 1);
         float cap = _c.AttentionLogitSoftcap, scale = _c.SoftmaxScale;
         for (int h = 0; h < _c.HeadCount; h++)
         {
             int kvOffset = h / group * headDim;
-            // The reference multiplies the F16 cache with queries rounded to F16.
-            for (int i = 0; i < headDim; i++)
-            {
-                qh[i] = (float)(Half)q[(h * headDim) + i];
-            }
 
-            var scores = _scores.AsSpan(first, position + 1 - first);
+            // The reference multiplies the F16 cache with queries rounded to F16.
+            TensorPrimitives.ConvertToHalf(q.Slice(h * headDim, headDim), qh);
             for (int t = first; t <= position; t++)
             {
-                var kRow = keys.AsSpan((t * kvDim) + kvOffset, headDim);
-                float s = 0;
-                for (int i = 0; i < headDim; i++)
-                {
-                    s += qh[i] * (float)kRow[i];
-                }
-
+                float s = ReferenceDot.F16(keys.AsSpan((t * kvDim) + kvOffset, headDim), qh);
                 if (cap > 0)
                 {
                     s = cap * MathF.Tanh(s / cap);
                 }
 
-                scores[t - first] = s * scale;
+                scores[t] = s * scale;
             }
 
-            SoftmaxInPlace(scores);
+            Softmax(scores, first, lanes);
+
+            // Probabilities rounded to F16 times the F16 values: cell t in lane t % 16, lanes summed at the end.
             acc.Clear();
             for (int t = first; t <= position; t++)
             {
-                float p = (float)(Half)scores[t - first];
+                float p = (float)(Half)scores[t];
                 var vRow = values.AsSpan((t * kvDim) + kvOffset, headDim);
+                var lane = acc.Slice((t & 15) * headDim, headDim);
                 for (int i = 0; i < headDim; i++)
                 {
-                    acc[i] += p * (float)vRow[i];
+                    lane[i] = MathF.FusedMultiplyAdd(p, (float)vRow[i], lane[i]);
                 }
             }
 
-            acc.CopyTo(output.Slice(h * headDim, headDim));
+            var head = output.Slice(h * headDim, headDim);
+            for (int i = 0; i < headDim; i++)
+            {
+                for (int l = 0; l < 16; l++)
+                {
+                    lanes[l] = acc[(l * headDim) + i];
+                }
+
+                head[i] = ReferenceMath.Reduce16(lanes);
+            }
         }
     }
 
@@ -376,8 +385,7 @@ internal sealed class TransformerState
         {
             for (int i = 0; i < gate.Length; i++)
             {
-                float g = gate[i];
-                gate[i] = g / (1.0f + MathF.Exp(-g)) * up[i];
+                gate[i] = ReferenceMath.Silu(gate[i]) * up[i];
             }
         }
         else
@@ -474,23 +482,42 @@ internal sealed class TransformerState
                 // NeoX rotates (x[i], x[i + n/2]); the normal ordering rotates adjacent pairs.
                 int a = _c.RopeNeox ? i : 2 * i, b = _c.RopeNeox ? i + half : (2 * i) + 1;
                 float x0 = head[a], x1 = head[b];
-                head[a] = (x0 * cos[i]) - (x1 * sin[i]);
-                head[b] = (x0 * sin[i]) + (x1 * cos[i]);
+
+                // The reference's compiler contracts x0·cos − x1·sin into fma(x0, cos, −(x1·sin)), and the other alike.
+                head[a] = MathF.FusedMultiplyAdd(x0, cos[i], -(x1 * sin[i]));
+                head[b] = MathF.FusedMultiplyAdd(x1, cos[i], x0 * sin[i]);
             }
         }
     }
 
-    private static void SoftmaxInPlace(Span<float> x)
+    /// <summary>
+    /// Softmax of <c>scores[first..]</c> in place, as the reference computes a masked row of its padded KV view: cells
+    /// in groups of 16 from cell 0 (masked cells give exactly 0), each group's exponentials summed in
+    /// <see cref="ReferenceMath.Reduce16"/>'s order and added to a double, then every value scaled by the float of 1/sum.
+    /// </summary>
+    private static void Softmax(Span<float> scores, int first, Span<float> lanes)
     {
-        float max = TensorPrimitives.Max(x);
+        var live = scores[first..];
+        float max = TensorPrimitives.Max(live);
         double sum = 0;
-        for (int i = 0; i < x.Length; i++)
+        for (int start = first & ~15; start < scores.Length; start += 16)
         {
-            float e = MathF.Exp(x[i] - max);
-            x[i] = e;
-            sum += e;
+            for (int l = 0; l < 16; l++)
+            {
+                int t = start + l;
+                float e = 0f;
+                if (t >= first && t < scores.Length)
+                {
+                    e = ReferenceMath.Exp(scores[t] - max);
+                    scores[t] = e;
+                }
+
+                lanes[l] = e;
+            }
+
+            sum += ReferenceMath.Reduce16(lanes);
         }
 
-        TensorPrimitives.Multiply(x, (float)(1.0 / sum), x);
+        TensorPrimitives.Multiply(live, (float)(1.0 / sum), live);
     }
 }

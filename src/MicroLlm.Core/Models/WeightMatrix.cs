@@ -1,14 +1,18 @@
 using System.Numerics.Tensors;
 using MicroLlm.Gguf;
+using MicroLlm.Numerics;
 using MicroLlm.Quantization;
 
 namespace MicroLlm.Models;
 
 /// <summary>
 /// A weight matrix read in place from the memory map: <c>Rows</c> rows of <c>Columns</c> elements in its stored type.
-/// This is the scalar reference path: activations are rounded to the type the reference runtime multiplies with
-/// (F16 for F16 weights, Q8_0 for Q4/Q5/Q8_0 blocks, Q8_K for K-quants), each weight row is dequantized into a
-/// scratch row, and the two are dotted in float. The SIMD kernels of the performance issue replace it and are tested against it.
+/// This is the scalar reference path. For the types of <see cref="ReferenceDot"/> (F32, F16, Q4_0, Q8_0, Q4_K, Q5_K,
+/// Q6_K) <see cref="MatMul"/> is <see cref="ReferenceMatMul"/>: activations are quantized as the reference runtime's CPU
+/// path quantizes them and every output is the reference's dot product in its float order, bit for bit. Other types
+/// round the activations to their multiplication type, dequantize each weight row and dot in float
+/// (<see cref="ApproximateMatMul"/>). The SIMD kernels of the performance issue replace it and are tested against it:
+/// to keep conformance they must reproduce the reference's per-row summation order (see docs/ARCHITECTURE.md).
 /// </summary>
 internal sealed unsafe class WeightMatrix
 {
@@ -34,6 +38,11 @@ internal sealed unsafe class WeightMatrix
         _data = file.TensorPointer(tensor);
         _rowBytes = GgmlTypeInfo.Get(tensor.Type).ByteCount(expectedColumns);
         ActivationType = ActivationTypeFor(tensor.Type);
+        HasReferenceOrder = ReferenceDot.Supports(tensor.Type);
+
+        // The reference repacks Q4_0 matrices of 8k rows into interleaved blocks (all but the token embedding, which
+        // stays where row lookups can read it), and their kernels accumulate in another order.
+        InterleavedQ4_0 = tensor.Type == GgmlType.Q4_0 && expectedRows % 8 == 0 && tensor.Name != "token_embd.weight";
     }
 
     public string Name { get; }
@@ -43,6 +52,12 @@ internal sealed unsafe class WeightMatrix
 
     /// <summary>The type the input vector is rounded to before the dot products, as in the reference runtime.</summary>
     public GgmlType ActivationType { get; }
+
+    /// <summary>Whether <see cref="MatMul"/> reproduces the reference's arithmetic bit for bit (<see cref="ReferenceMatMul"/>).</summary>
+    public bool HasReferenceOrder { get; }
+
+    /// <summary>Whether the reference computes this Q4_0 matrix with its repacked (8-row interleaved) kernels.</summary>
+    public bool InterleavedQ4_0 { get; }
 
     /// <summary>Bytes of one stored row.</summary>
     public long RowBytes => _rowBytes;
@@ -88,6 +103,45 @@ internal sealed unsafe class WeightMatrix
     /// Each weight row is read once for the whole batch.
     /// </summary>
     public void MatMul(ReadOnlySpan<float> x, int count, Span<float> y, MatMulScratch scratch, int threads = 1)
+    {
+        if (HasReferenceOrder)
+        {
+            ReferenceMatMul(x, count, y, scratch);
+        }
+        else
+        {
+            ApproximateMatMul(x, count, y, scratch);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="MatMul"/> in the reference's arithmetic: each activation row quantized as its CPU path does
+    /// (<see cref="ReferenceDot.QuantizeActivations"/>), each output the reference's dot product in its float order
+    /// (<see cref="ReferenceDot.Dot"/>). Only for <see cref="HasReferenceOrder"/> types.
+    /// </summary>
+    public void ReferenceMatMul(ReadOnlySpan<float> x, int count, Span<float> y, MatMulScratch scratch)
+    {
+        int cols = Columns;
+        var activationType = ReferenceDot.ActivationType(Type);
+        int stride = ReferenceDot.ActivationBytes(activationType, cols);
+        var quantized = scratch.Quantized.AsSpan(0, count * stride);
+        for (int t = 0; t < count; t++)
+        {
+            ReferenceDot.QuantizeActivations(activationType, x.Slice(t * cols, cols), quantized.Slice(t * stride, stride));
+        }
+
+        for (int r = 0; r < Rows; r++)
+        {
+            var row = Row(r);
+            for (int t = 0; t < count; t++)
+            {
+                y[(t * Rows) + r] = ReferenceDot.Dot(Type, row, quantized.Slice(t * stride, stride), cols, InterleavedQ4_0);
+            }
+        }
+    }
+
+    /// <summary><see cref="MatMul"/> for the types without a reference-order dot product: rounded activations, dequantized rows, float dots.</summary>
+    public void ApproximateMatMul(ReadOnlySpan<float> x, int count, Span<float> y, MatMulScratch scratch)
     {
         int cols = Columns;
         var rounded = scratch.Rounded.AsSpan(0, count * cols);
@@ -160,5 +214,6 @@ internal sealed class MatMulScratch(int maxColumns, int maxBatch)
 {
     public float[] Rounded { get; } = new float[maxColumns * maxBatch];
     public float[] Row { get; } = new float[maxColumns];
-    public byte[] Quantized { get; } = new byte[(maxColumns * 2) + 1024];
+    /// <summary>Room for a batch of activation rows in their widest multiplication type (F32).</summary>
+    public byte[] Quantized { get; } = new byte[(maxColumns * 4 * maxBatch) + 1024];
 }

@@ -1,0 +1,411 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using MicroLlm.Gguf;
+using MicroLlm.Quantization;
+
+namespace MicroLlm.Numerics;
+
+/// <summary>
+/// Dot products of a stored weight row with a quantized activation row, in the reference runtime's float order on an
+/// AVX2/AVX-512 CPU, so that every product agrees with its bit for bit.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The integer part of a quantized dot product is exact in any order; only the float accumulation decides the bits.
+/// The reference's AVX2 kernels (<c>ggml_vec_dot_{q4_0,q8_0}_q8_0</c>, <c>ggml_vec_dot_{q4,q5,q6}_K_q8_K</c>, and
+/// tinyBLAS's <c>tinyBLAS_Q0_AVX</c>, which prompt batches take for Q8_0) keep 8 float lanes: lane L holds the integer
+/// sum of the elements whose index within their 32-element chunk is 4L..4L+3 (weighted by the sub-block scale for the
+/// K-quants), and each block adds <c>fma(d, lane, acc)</c> with <c>d = d_activation · d_weight</c>. The 8 lanes are then
+/// summed in <see cref="ReferenceMath.Reduce8"/>'s tree. Q4_K adds its minimums in 4 more lanes, Q5_K in one scalar FMA.
+/// </para>
+/// <para>
+/// Q4_0 matrices whose row count is a multiple of 8 are repacked by the reference into interleaved 8-row blocks
+/// (<c>q4_0_8x8</c>), whose kernels accumulate one float per row: <c>acc = fma(block sum, d_w · d_a, acc)</c> over
+/// the blocks in order (<see cref="Q4_0Sequential"/>).
+/// </para>
+/// <para>
+/// F16 and F32 weights take tinyBLAS in prompt batches: 16 lanes, lane i accumulating elements 16c + i with FMA, then
+/// <see cref="ReferenceMath.Reduce16"/>. The reference's single-token path (<c>ggml_vec_dot_f16</c>) uses another order;
+/// we follow the batched one everywhere so that a prompt and a decode give the same bits.
+/// </para>
+/// <para>
+/// Activations are quantized as the reference's CPU path does: Q8_0 with <see cref="QuantizeQ8_0"/> (scale 127/max,
+/// rounding to nearest even, unlike the reference quantizer's half-away-from-zero), Q8_K with the reference quantizer,
+/// F16 rounding to nearest even.
+/// </para>
+/// </remarks>
+internal static class ReferenceDot
+{
+    private const int Q8_0Bytes = 34, Q4_0Bytes = 18, Q8_KBytes = 292, Q4_KBytes = 144, Q5_KBytes = 176, Q6_KBytes = 210;
+
+    /// <summary>Whether <see cref="Dot"/> computes with weights of <paramref name="weightType"/>.</summary>
+    public static bool Supports(GgmlType weightType) => weightType is GgmlType.F32 or GgmlType.F16 or GgmlType.Q4_0
+        or GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
+
+    /// <summary>The type the reference quantizes activations to before the dot products with <paramref name="weightType"/>.</summary>
+    public static GgmlType ActivationType(GgmlType weightType) => weightType switch
+    {
+        GgmlType.F32 => GgmlType.F32,
+        GgmlType.F16 => GgmlType.F16,
+        GgmlType.Q4_0 or GgmlType.Q8_0 => GgmlType.Q8_0,
+        GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K => GgmlType.Q8_K,
+        _ => throw new NotSupportedException($"No reference-order dot product for {weightType}."),
+    };
+
+    /// <summary>Bytes of one activation row of <paramref name="columns"/> elements in <paramref name="activationType"/>.</summary>
+    public static int ActivationBytes(GgmlType activationType, int columns) => (int)GgmlTypeInfo.Get(activationType).ByteCount(columns);
+
+    /// <summary>Quantizes one activation row as the reference's CPU path does before its dot products.</summary>
+    public static void QuantizeActivations(GgmlType activationType, ReadOnlySpan<float> x, Span<byte> destination)
+    {
+        switch (activationType)
+        {
+            case GgmlType.F32:
+                System.Runtime.InteropServices.MemoryMarshal.AsBytes(x).CopyTo(destination);
+                break;
+            case GgmlType.Q8_0:
+                QuantizeQ8_0(x, destination);
+                break;
+            default:
+                Quantizer.Quantize(activationType, x, destination[..ActivationBytes(activationType, x.Length)]);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Q8_0 as the reference's AVX <c>quantize_row_q8_0</c>: <c>d = max|x| / 127</c> stored as a half,
+    /// codes <c>round_to_nearest_even(x · (127 / max|x|))</c>.
+    /// </summary>
+    public static void QuantizeQ8_0(ReadOnlySpan<float> x, Span<byte> blocks)
+    {
+        for (int b = 0; b < x.Length / 32; b++)
+        {
+            var v = x.Slice(b * 32, 32);
+            var block = blocks.Slice(b * Q8_0Bytes, Q8_0Bytes);
+            float max = 0f;
+            foreach (float e in v)
+            {
+                max = MathF.Max(max, MathF.Abs(e));
+            }
+
+            float d = max / 127f;
+            float id = max != 0f ? 127f / max : 0f;
+            BlockReader.WriteHalf(block, 0, d);
+            for (int j = 0; j < 32; j++)
+            {
+                float q = MathF.Round(v[j] * id, MidpointRounding.ToEven);
+                block[2 + j] = unchecked((byte)(sbyte)Math.Clamp((int)q, -128, 127));
+            }
+        }
+    }
+
+    /// <summary>
+    /// The dot product of weight row <paramref name="weights"/> (<paramref name="n"/> elements of
+    /// <paramref name="weightType"/>) with <paramref name="activations"/> quantized by <see cref="QuantizeActivations"/>.
+    /// <paramref name="interleavedQ4_0"/> selects the order of the reference's repacked Q4_0 kernels.
+    /// </summary>
+    public static float Dot(GgmlType weightType, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, bool interleavedQ4_0 = false) => weightType switch
+    {
+        GgmlType.F32 => F32(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(weights)[..n], System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(activations)[..n]),
+        GgmlType.F16 => F16(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(weights)[..n], System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(activations)[..n]),
+        GgmlType.Q8_0 => Q8_0(weights, activations, n),
+        GgmlType.Q4_0 => interleavedQ4_0 ? Q4_0Sequential(weights, activations, n) : Q4_0(weights, activations, n),
+        GgmlType.Q4_K => Q4_K(weights, activations, n),
+        GgmlType.Q5_K => Q5_K(weights, activations, n),
+        GgmlType.Q6_K => Q6_K(weights, activations, n),
+        _ => throw new NotSupportedException($"No reference-order dot product for {weightType}."),
+    };
+
+    /// <summary>Q8_0 · Q8_0 in 8 lanes (<c>ggml_vec_dot_q8_0_q8_0</c>, tinyBLAS_Q0_AVX).</summary>
+    public static float Q8_0(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n)
+    {
+        Span<float> acc = stackalloc float[8];
+        acc.Clear();
+        for (int b = 0; b < n / 32; b++)
+        {
+            var w = weights.Slice(b * Q8_0Bytes, Q8_0Bytes);
+            var a = activations.Slice(b * Q8_0Bytes, Q8_0Bytes);
+            float d = BlockReader.Half(w, 0) * BlockReader.Half(a, 0);
+            for (int lane = 0; lane < 8; lane++)
+            {
+                int s = 0;
+                for (int e = 2 + (4 * lane); e < 6 + (4 * lane); e++)
+                {
+                    s += (sbyte)w[e] * (sbyte)a[e];
+                }
+
+                acc[lane] = MathF.FusedMultiplyAdd(d, s, acc[lane]);
+            }
+        }
+
+        return ReferenceMath.Reduce8(acc);
+    }
+
+    /// <summary>Q4_0 · Q8_0 in 8 lanes (<c>ggml_vec_dot_q4_0_q8_0</c>, tinyBLAS_Q0_AVX).</summary>
+    public static float Q4_0(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n)
+    {
+        Span<float> acc = stackalloc float[8];
+        acc.Clear();
+        for (int b = 0; b < n / 32; b++)
+        {
+            var w = weights.Slice(b * Q4_0Bytes, Q4_0Bytes);
+            var a = activations.Slice(b * Q8_0Bytes, Q8_0Bytes);
+            float d = BlockReader.Half(w, 0) * BlockReader.Half(a, 0);
+            for (int lane = 0; lane < 8; lane++)
+            {
+                int s = 0;
+                for (int i = 4 * lane; i < (4 * lane) + 4; i++)
+                {
+                    s += Q4_0Code(w, i) * (sbyte)a[2 + i];
+                }
+
+                acc[lane] = MathF.FusedMultiplyAdd(d, s, acc[lane]);
+            }
+        }
+
+        return ReferenceMath.Reduce8(acc);
+    }
+
+    /// <summary>Q4_0 · Q8_0 in the repacked kernels' order: one accumulator, one FMA per block.</summary>
+    public static float Q4_0Sequential(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n)
+    {
+        float acc = 0f;
+        for (int b = 0; b < n / 32; b++)
+        {
+            var w = weights.Slice(b * Q4_0Bytes, Q4_0Bytes);
+            var a = activations.Slice(b * Q8_0Bytes, Q8_0Bytes);
+            int s = 0;
+            for (int i = 0; i < 32; i++)
+            {
+                s += Q4_0Code(w, i) * (sbyte)a[2 + i];
+            }
+
+            acc = MathF.FusedMultiplyAdd(s, BlockReader.Half(w, 0) * BlockReader.Half(a, 0), acc);
+        }
+
+        return acc;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Q4_0Code(ReadOnlySpan<byte> block, int i) => (i < 16 ? block[2 + i] & 0xF : block[2 + i - 16] >> 4) - 8;
+
+    /// <summary>Q4_K · Q8_K (<c>ggml_vec_dot_q4_K_q8_K</c>, AVX2).</summary>
+    public static float Q4_K(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n)
+    {
+        Span<float> acc = stackalloc float[8];
+        Span<float> accMin = stackalloc float[4];
+        Span<int> lanes = stackalloc int[8];
+        Span<int> scaled = stackalloc int[256];
+        Span<int> scales = stackalloc int[8];
+        Span<int> mins = stackalloc int[8];
+        acc.Clear();
+        accMin.Clear();
+        for (int b = 0; b < n / 256; b++)
+        {
+            var w = weights.Slice(b * Q4_KBytes, Q4_KBytes);
+            var a = activations.Slice(b * Q8_KBytes, Q8_KBytes);
+            float ad = BinaryPrimitives.ReadSingleLittleEndian(a);
+            float d = ad * BlockReader.Half(w, 0);
+            float dmin = -ad * BlockReader.Half(w, 2);
+            ScalesAndMins(w.Slice(4, 12), scales, mins);
+            var qs = w.Slice(16, 128);
+            for (int j = 0; j < 4; j++)
+            {
+                for (int i = 0; i < 32; i++)
+                {
+                    scaled[(64 * j) + i] = scales[2 * j] * (qs[(32 * j) + i] & 0xF);
+                    scaled[(64 * j) + 32 + i] = scales[(2 * j) + 1] * (qs[(32 * j) + i] >> 4);
+                }
+            }
+
+            LaneSums(scaled, a.Slice(4, 256), lanes);
+            for (int lane = 0; lane < 8; lane++)
+            {
+                acc[lane] = MathF.FusedMultiplyAdd(d, lanes[lane], acc[lane]);
+            }
+
+            for (int m = 0; m < 4; m++)
+            {
+                int prod = (mins[2 * m] * SubBlockSum(a, 2 * m)) + (mins[(2 * m) + 1] * SubBlockSum(a, (2 * m) + 1));
+                accMin[m] = MathF.FusedMultiplyAdd(dmin, prod, accMin[m]);
+            }
+        }
+
+        return ReferenceMath.Reduce8(acc) + ((accMin[0] + accMin[2]) + (accMin[1] + accMin[3]));
+    }
+
+    /// <summary>Q5_K · Q8_K (<c>ggml_vec_dot_q5_K_q8_K</c>, AVX2; the compiler contracts its minimum term into one FMA).</summary>
+    public static float Q5_K(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n)
+    {
+        Span<float> acc = stackalloc float[8];
+        Span<int> lanes = stackalloc int[8];
+        Span<int> scaled = stackalloc int[256];
+        Span<int> scales = stackalloc int[8];
+        Span<int> mins = stackalloc int[8];
+        acc.Clear();
+        float sumMins = 0f;
+        for (int b = 0; b < n / 256; b++)
+        {
+            var w = weights.Slice(b * Q5_KBytes, Q5_KBytes);
+            var a = activations.Slice(b * Q8_KBytes, Q8_KBytes);
+            float ad = BinaryPrimitives.ReadSingleLittleEndian(a);
+            float d = ad * BlockReader.Half(w, 0);
+            float dmin = -ad * BlockReader.Half(w, 2);
+            ScalesAndMins(w.Slice(4, 12), scales, mins);
+            var qh = w.Slice(16, 32);
+            var qs = w.Slice(48, 128);
+            for (int j = 0; j < 4; j++)
+            {
+                for (int i = 0; i < 32; i++)
+                {
+                    int lo = (qs[(32 * j) + i] & 0xF) | (((qh[i] >> (2 * j)) & 1) << 4);
+                    int hi = (qs[(32 * j) + i] >> 4) | (((qh[i] >> ((2 * j) + 1)) & 1) << 4);
+                    scaled[(64 * j) + i] = scales[2 * j] * lo;
+                    scaled[(64 * j) + 32 + i] = scales[(2 * j) + 1] * hi;
+                }
+            }
+
+            LaneSums(scaled, a.Slice(4, 256), lanes);
+            for (int lane = 0; lane < 8; lane++)
+            {
+                acc[lane] = MathF.FusedMultiplyAdd(d, lanes[lane], acc[lane]);
+            }
+
+            int minSum = 0;
+            for (int k = 0; k < 8; k++)
+            {
+                minSum += mins[k] * SubBlockSum(a, k);
+            }
+
+            sumMins = MathF.FusedMultiplyAdd(dmin, minSum, sumMins);
+        }
+
+        return ReferenceMath.Reduce8(acc) + sumMins;
+    }
+
+    /// <summary>Q6_K · Q8_K (<c>ggml_vec_dot_q6_K_q8_K</c>, AVX2).</summary>
+    public static float Q6_K(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n)
+    {
+        Span<float> acc = stackalloc float[8];
+        Span<int> lanes = stackalloc int[8];
+        Span<int> scaled = stackalloc int[256];
+        acc.Clear();
+        for (int b = 0; b < n / 256; b++)
+        {
+            var w = weights.Slice(b * Q6_KBytes, Q6_KBytes);
+            var a = activations.Slice(b * Q8_KBytes, Q8_KBytes);
+            float d = BinaryPrimitives.ReadSingleLittleEndian(a) * BlockReader.Half(w, 208);
+            var ql = w[..128];
+            var qh = w.Slice(128, 64);
+            var sc = w.Slice(192, 16);
+            for (int h = 0; h < 2; h++)
+            {
+                for (int i = 0; i < 32; i++)
+                {
+                    int l0 = ql[(64 * h) + i], l1 = ql[(64 * h) + 32 + i], hb = qh[(32 * h) + i];
+                    int e = 128 * h;
+                    scaled[e + i] = (sbyte)sc[(e + i) / 16] * (((l0 & 0xF) | ((hb & 3) << 4)) - 32);
+                    scaled[e + 32 + i] = (sbyte)sc[(e + 32 + i) / 16] * (((l1 & 0xF) | (((hb >> 2) & 3) << 4)) - 32);
+                    scaled[e + 64 + i] = (sbyte)sc[(e + 64 + i) / 16] * (((l0 >> 4) | (((hb >> 4) & 3) << 4)) - 32);
+                    scaled[e + 96 + i] = (sbyte)sc[(e + 96 + i) / 16] * (((l1 >> 4) | (((hb >> 6) & 3) << 4)) - 32);
+                }
+            }
+
+            LaneSums(scaled, a.Slice(4, 256), lanes);
+            for (int lane = 0; lane < 8; lane++)
+            {
+                acc[lane] = MathF.FusedMultiplyAdd(d, lanes[lane], acc[lane]);
+            }
+        }
+
+        return ReferenceMath.Reduce8(acc);
+    }
+
+    /// <summary>F16 · F16 in 16 lanes (tinyBLAS); lengths that are not a multiple of 16 sum in double, as <c>ggml_vec_dot_f16</c>'s tail.</summary>
+    public static float F16(ReadOnlySpan<Half> weights, ReadOnlySpan<Half> activations)
+    {
+        int n = weights.Length;
+        if (n % 16 != 0)
+        {
+            double sum = 0;
+            for (int i = 0; i < n; i++)
+            {
+                sum += (float)weights[i] * (float)activations[i];
+            }
+
+            return (float)sum;
+        }
+
+        Span<float> acc = stackalloc float[16];
+        acc.Clear();
+        for (int c = 0; c < n; c += 16)
+        {
+            for (int i = 0; i < 16; i++)
+            {
+                acc[i] = MathF.FusedMultiplyAdd((float)weights[c + i], (float)activations[c + i], acc[i]);
+            }
+        }
+
+        return ReferenceMath.Reduce16(acc);
+    }
+
+    /// <summary>F32 · F32 in 16 lanes (tinyBLAS); other lengths sum in double.</summary>
+    public static float F32(ReadOnlySpan<float> weights, ReadOnlySpan<float> activations)
+    {
+        int n = weights.Length;
+        if (n % 16 != 0)
+        {
+            double sum = 0;
+            for (int i = 0; i < n; i++)
+            {
+                sum += weights[i] * activations[i];
+            }
+
+            return (float)sum;
+        }
+
+        Span<float> acc = stackalloc float[16];
+        acc.Clear();
+        for (int c = 0; c < n; c += 16)
+        {
+            for (int i = 0; i < 16; i++)
+            {
+                acc[i] = MathF.FusedMultiplyAdd(weights[c + i], activations[c + i], acc[i]);
+            }
+        }
+
+        return ReferenceMath.Reduce16(acc);
+    }
+
+    /// <summary>lanes[L] = Σ scaled[i] · q8[i] over the i whose index within its 32-element chunk is 4L..4L+3.</summary>
+    private static void LaneSums(ReadOnlySpan<int> scaled, ReadOnlySpan<byte> q8, Span<int> lanes)
+    {
+        lanes.Clear();
+        for (int i = 0; i < 256; i++)
+        {
+            lanes[(i >> 2) & 7] += scaled[i] * (sbyte)q8[i];
+        }
+    }
+
+    /// <summary>The sum of a Q8_K block's codes over 32-element sub-block <paramref name="k"/> (two of its 16-element bsums).</summary>
+    private static int SubBlockSum(ReadOnlySpan<byte> q8k, int k) =>
+        BinaryPrimitives.ReadInt16LittleEndian(q8k[(260 + (4 * k))..]) + BinaryPrimitives.ReadInt16LittleEndian(q8k[(262 + (4 * k))..]);
+
+    /// <summary>The eight 6-bit scales and minimums of a Q4_K/Q5_K block.</summary>
+    private static void ScalesAndMins(ReadOnlySpan<byte> s, Span<int> scales, Span<int> mins)
+    {
+        for (int j = 0; j < 8; j++)
+        {
+            if (j < 4)
+            {
+                scales[j] = s[j] & 63;
+                mins[j] = s[j + 4] & 63;
+            }
+            else
+            {
+                scales[j] = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
+                mins[j] = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+            }
+        }
+    }
+}
