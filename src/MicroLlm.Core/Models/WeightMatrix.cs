@@ -106,20 +106,21 @@ internal sealed unsafe class WeightMatrix
     {
         if (HasReferenceOrder)
         {
-            ReferenceMatMul(x, count, y, scratch);
+            ReferenceMatMul(x, count, y, scratch, threads);
         }
         else
         {
-            ApproximateMatMul(x, count, y, scratch);
+            ApproximateMatMul(x, count, y, scratch, threads);
         }
     }
 
     /// <summary>
     /// <see cref="MatMul"/> in the reference's arithmetic: each activation row quantized as its CPU path does
     /// (<see cref="ReferenceDot.QuantizeActivations"/>), each output the reference's dot product in its float order
-    /// (<see cref="ReferenceDot.Dot"/>). Only for <see cref="HasReferenceOrder"/> types.
+    /// (<see cref="ReferenceDot.Dot"/>). Only for <see cref="HasReferenceOrder"/> types. Rows are split over
+    /// <paramref name="threads"/>; each output is computed whole by one thread, so the bits do not depend on the count.
     /// </summary>
-    public void ReferenceMatMul(ReadOnlySpan<float> x, int count, Span<float> y, MatMulScratch scratch)
+    public void ReferenceMatMul(ReadOnlySpan<float> x, int count, Span<float> y, MatMulScratch scratch, int threads = 1)
     {
         int cols = Columns;
         var activationType = ReferenceDot.ActivationType(Type);
@@ -130,18 +131,47 @@ internal sealed unsafe class WeightMatrix
             ReferenceDot.QuantizeActivations(activationType, x.Slice(t * cols, cols), quantized.Slice(t * stride, stride));
         }
 
-        for (int r = 0; r < Rows; r++)
+        int chunks = Chunks(count, threads);
+        if (chunks <= 1)
+        {
+            ReferenceRows(0, Rows, quantized, stride, count, y);
+            return;
+        }
+
+        fixed (byte* qp = quantized)
+        fixed (float* yp = y)
+        {
+            nint qa = (nint)qp, ya = (nint)yp;
+            int bytes = quantized.Length, outputs = count * Rows;
+            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, c =>
+            {
+                int start = (int)((long)Rows * c / chunks), end = (int)((long)Rows * (c + 1) / chunks);
+                ReferenceRows(start, end, new ReadOnlySpan<byte>((byte*)qa, bytes), stride, count, new Span<float>((float*)ya, outputs));
+            });
+        }
+    }
+
+    private void ReferenceRows(int start, int end, ReadOnlySpan<byte> quantized, int stride, int count, Span<float> y)
+    {
+        for (int r = start; r < end; r++)
         {
             var row = Row(r);
             for (int t = 0; t < count; t++)
             {
-                y[(t * Rows) + r] = ReferenceDot.Dot(Type, row, quantized.Slice(t * stride, stride), cols, InterleavedQ4_0);
+                y[(t * Rows) + r] = ReferenceDot.Dot(Type, row, quantized.Slice(t * stride, stride), Columns, InterleavedQ4_0);
             }
         }
     }
 
+    /// <summary>How many row ranges a product is split into: one unless there is enough work to pay for threads.</summary>
+    private int Chunks(int count, int threads)
+    {
+        long work = (long)Rows * Columns * count;
+        return threads <= 1 || work < 1 << 20 ? 1 : Math.Min(threads, Rows / 16);
+    }
+
     /// <summary><see cref="MatMul"/> for the types without a reference-order dot product: rounded activations, dequantized rows, float dots.</summary>
-    public void ApproximateMatMul(ReadOnlySpan<float> x, int count, Span<float> y, MatMulScratch scratch)
+    public void ApproximateMatMul(ReadOnlySpan<float> x, int count, Span<float> y, MatMulScratch scratch, int threads = 1)
     {
         int cols = Columns;
         var rounded = scratch.Rounded.AsSpan(0, count * cols);
@@ -153,8 +183,7 @@ internal sealed unsafe class WeightMatrix
 
         // Split the rows over threads when there is enough work to pay for it; each row is computed by one thread in
         // the same order, so the result does not depend on the thread count.
-        long work = (long)Rows * cols * count;
-        int chunks = threads <= 1 || work < 1 << 20 ? 1 : Math.Min(threads, Rows / 16);
+        int chunks = Chunks(count, threads);
         if (chunks <= 1)
         {
             RowRange(0, Rows, rounded, count, y, scratch.Row);
