@@ -50,30 +50,8 @@ public sealed class InferenceSession : IDisposable
     /// <exception cref="ArgumentOutOfRangeException">A token id is outside the vocabulary.</exception>
     public ReadOnlySpan<float> Evaluate(ReadOnlySpan<int> tokens, CancellationToken cancellationToken = default)
     {
-        Enter();
-        try
-        {
-            Check(tokens);
-            for (int start = 0; start < tokens.Length; start += TransformerState.MaxBatch)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                var batch = tokens.Slice(start, Math.Min(TransformerState.MaxBatch, tokens.Length - start));
-                _hasLogits = false;
-                _state.Forward(batch, _tokens.Count, _logits, allLogits: false, cancellationToken);
-                foreach (int t in batch)
-                {
-                    _tokens.Add(t);
-                }
-
-                _hasLogits = true;
-            }
-
-            return _logits;
-        }
-        finally
-        {
-            Exit();
-        }
+        Run(tokens, default, Output.LastLogits, cancellationToken);
+        return _logits;
     }
 
     /// <summary>
@@ -91,30 +69,7 @@ public sealed class InferenceSession : IDisposable
             throw new ArgumentException($"The logits buffer needs {(long)tokens.Length * vocab} floats (tokens × vocabulary).", nameof(logits));
         }
 
-        Enter();
-        try
-        {
-            Check(tokens);
-            for (int start = 0; start < tokens.Length; start += TransformerState.MaxBatch)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                var batch = tokens.Slice(start, Math.Min(TransformerState.MaxBatch, tokens.Length - start));
-                _hasLogits = false;
-                var output = logits.Slice(start * vocab, batch.Length * vocab);
-                _state.Forward(batch, _tokens.Count, output, allLogits: true, cancellationToken);
-                foreach (int t in batch)
-                {
-                    _tokens.Add(t);
-                }
-
-                output.Slice((batch.Length - 1) * vocab, vocab).CopyTo(_logits);
-                _hasLogits = true;
-            }
-        }
-        finally
-        {
-            Exit();
-        }
+        Run(tokens, logits, Output.AllLogits, cancellationToken);
     }
 
     /// <summary>
@@ -168,9 +123,20 @@ public sealed class InferenceSession : IDisposable
     }
 
     /// <summary>Appends <paramref name="tokens"/> and writes each one's final hidden state (tokens × embedding length).</summary>
-    internal void EvaluateHidden(ReadOnlySpan<int> tokens, Span<float> hidden, CancellationToken cancellationToken)
+    internal void EvaluateHidden(ReadOnlySpan<int> tokens, Span<float> hidden, CancellationToken cancellationToken) =>
+        Run(tokens, hidden, Output.Hidden, cancellationToken);
+
+    private enum Output
     {
-        int dim = _model.Info.EmbeddingLength;
+        LastLogits,
+        AllLogits,
+        Hidden,
+    }
+
+    /// <summary>Evaluates in batches, recording each finished batch's tokens, so a cancelled call keeps what it finished.</summary>
+    private void Run(ReadOnlySpan<int> tokens, Span<float> output, Output kind, CancellationToken cancellationToken)
+    {
+        int width = kind == Output.Hidden ? _model.Info.EmbeddingLength : _model.Info.VocabularySize;
         Enter();
         try
         {
@@ -180,11 +146,27 @@ public sealed class InferenceSession : IDisposable
                 cancellationToken.ThrowIfCancellationRequested();
                 var batch = tokens.Slice(start, Math.Min(TransformerState.MaxBatch, tokens.Length - start));
                 _hasLogits = false;
-                _state.ForwardHidden(batch, _tokens.Count, hidden.Slice(start * dim, batch.Length * dim), cancellationToken);
+                switch (kind)
+                {
+                    case Output.LastLogits:
+                        _state.Forward(batch, _tokens.Count, _logits, allLogits: false, cancellationToken);
+                        break;
+                    case Output.AllLogits:
+                        var rows = output.Slice(start * width, batch.Length * width);
+                        _state.Forward(batch, _tokens.Count, rows, allLogits: true, cancellationToken);
+                        rows.Slice((batch.Length - 1) * width, width).CopyTo(_logits);
+                        break;
+                    default:
+                        _state.ForwardHidden(batch, _tokens.Count, output.Slice(start * width, batch.Length * width), cancellationToken);
+                        break;
+                }
+
                 foreach (int t in batch)
                 {
                     _tokens.Add(t);
                 }
+
+                _hasLogits = kind != Output.Hidden;
             }
         }
         finally
