@@ -64,7 +64,7 @@ public sealed class GgufTokenizer : Tokenizer
         Vocabulary = GgufVocabulary.FromMetadata(metadata);
         GgufVocabulary v = Vocabulary;
         _pieces = new ReferencePieces(v);
-        CheckDistinct(v, _pieces);
+        CheckDistinct(_pieces);
 
         _kind = v.Model switch
         {
@@ -433,17 +433,13 @@ public sealed class GgufTokenizer : Tokenizer
 
     private static int? InRange(int? id, GgufVocabulary v) => id is { } i && i < v.Count ? i : null;
 
-    private static void CheckDistinct(GgufVocabulary v, ReferencePieces pieces)
+    private static void CheckDistinct(ReferencePieces pieces)
     {
-        var seen = new Dictionary<string, int>(v.Count, StringComparer.Ordinal);
-        for (int id = 0; id < v.Count; id++)
+        if (pieces.FirstDuplicate is var (first, second))
         {
-            if (!seen.TryAdd(pieces[id], id))
-            {
-                throw new InvalidDataException(
-                    $"The GGUF file's tokenizer.ggml.tokens has the piece '{pieces[id]}' at ids {seen[pieces[id]]} and {id}; a vocabulary's pieces must be distinct " +
-                    "(the reference runtime refuses such a file too). Convert the model again.");
-            }
+            throw new InvalidDataException(
+                $"The GGUF file's tokenizer.ggml.tokens has the piece '{pieces[second]}' at ids {first} and {second}; a vocabulary's pieces must be distinct " +
+                "(the reference runtime refuses such a file too). Convert the model again.");
         }
     }
 

@@ -22,6 +22,11 @@ internal sealed class ReferencePieces
         {
             string text = vocabulary.Tokens[id];
             _texts[id] = text.Length == 0 ? $"[EMPTY_{id}]" : text;
+            if (_ids.TryGetValue(_texts[id], out int earlier) && FirstDuplicate is null)
+            {
+                FirstDuplicate = (earlier, id);
+            }
+
             _ids[_texts[id]] = id; // the last of duplicates wins, as in the reference's map
             MaxByteLength = Math.Max(MaxByteLength, Encoding.UTF8.GetByteCount(_texts[id]));
             MaxLength = Math.Max(MaxLength, _texts[id].Length);
@@ -29,6 +34,9 @@ internal sealed class ReferencePieces
 
         Lookup = _ids.GetAlternateLookup<ReadOnlySpan<char>>();
     }
+
+    /// <summary>The first two ids found with the same text, if any: the reference runtime refuses such a vocabulary.</summary>
+    public (int First, int Second)? FirstDuplicate { get; }
 
     /// <summary>Lookup by span, without allocating.</summary>
     public Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> Lookup { get; }
