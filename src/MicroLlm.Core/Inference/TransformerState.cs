@@ -483,9 +483,10 @@ internal sealed class TransformerState
                 int a = _c.RopeNeox ? i : 2 * i, b = _c.RopeNeox ? i + half : (2 * i) + 1;
                 float x0 = head[a], x1 = head[b];
 
-                // The reference's compiler contracts x0·cos − x1·sin into fma(x0, cos, −(x1·sin)), and the other alike.
+                // The reference's compiler contracts both into FMAs on x0: fma(x0, cos, −(x1·sin)) and fma(x0, sin, x1·cos)
+                // (its scalar loop; checked against its outputs bit for bit).
                 head[a] = MathF.FusedMultiplyAdd(x0, cos[i], -(x1 * sin[i]));
-                head[b] = MathF.FusedMultiplyAdd(x1, cos[i], x0 * sin[i]);
+                head[b] = MathF.FusedMultiplyAdd(x0, sin[i], x1 * cos[i]);
             }
         }
     }

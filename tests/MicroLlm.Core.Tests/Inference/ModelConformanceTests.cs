@@ -11,14 +11,12 @@ namespace MicroLlm.Core.Tests.Inference;
 public class ModelConformanceTests
 {
     /// <summary>
-    /// Cases that do not meet the bound yet, with what was measured. On this random-weight model a single activation
-    /// element that rounds to the neighbouring Q8_K/Q8_0 step (because our float sums differ from the reference's in the
-    /// last bit) moves logits by up to 0.08; meeting 0.05 everywhere needs the reference's exact summation order.
+    /// Cases that do not meet the bound yet, with what was measured (none today). On this random-weight model a single
+    /// activation element that rounds to the neighbouring Q8_K/Q8_0 step (because our float sums differ from the
+    /// reference's in the last bit) moves logits by up to 0.08, so the runtime reproduces the reference's float order
+    /// (see <c>MicroLlm.Numerics.ReferenceDot</c>); the quantized cases then agree to the JSON's printed precision.
     /// </summary>
-    private static readonly Dictionary<string, string> KnownDivergence = new()
-    {
-        ["q5_k_m/bn"] = "max |diff| 0.073 from position 6",
-    };
+    private static readonly Dictionary<string, string> KnownDivergence = [];
 
     private static IEnumerable<TestCaseData> Cases()
     {
