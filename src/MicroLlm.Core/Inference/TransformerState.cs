@@ -351,7 +351,7 @@ internal sealed class TransformerState
                 scores[t] = s * scale;
             }
 
-            Softmax(scores, first, lanes);
+            ReferenceMath.Softmax(scores, first);
 
             // Probabilities rounded to F16 times the F16 values: cell t in lane t % 16, lanes summed at the end.
             acc.Clear();
@@ -489,36 +489,5 @@ internal sealed class TransformerState
                 head[b] = MathF.FusedMultiplyAdd(x0, sin[i], x1 * cos[i]);
             }
         }
-    }
-
-    /// <summary>
-    /// Softmax of <c>scores[first..]</c> in place, as the reference computes a masked row of its padded KV view: cells
-    /// in groups of 16 from cell 0 (masked cells give exactly 0), each group's exponentials summed in
-    /// <see cref="ReferenceMath.Reduce16"/>'s order and added to a double, then every value scaled by the float of 1/sum.
-    /// </summary>
-    private static void Softmax(Span<float> scores, int first, Span<float> lanes)
-    {
-        var live = scores[first..];
-        float max = TensorPrimitives.Max(live);
-        double sum = 0;
-        for (int start = first & ~15; start < scores.Length; start += 16)
-        {
-            for (int l = 0; l < 16; l++)
-            {
-                int t = start + l;
-                float e = 0f;
-                if (t >= first && t < scores.Length)
-                {
-                    e = ReferenceMath.Exp(scores[t] - max);
-                    scores[t] = e;
-                }
-
-                lanes[l] = e;
-            }
-
-            sum += ReferenceMath.Reduce16(lanes);
-        }
-
-        TensorPrimitives.Multiply(live, (float)(1.0 / sum), live);
     }
 }

@@ -81,4 +81,46 @@ internal static class ReferenceMath
         float s0 = t4 + t0, s1 = t5 + t1, s2 = t6 + t2, s3 = t7 + t3;
         return (s0 + s2) + (s1 + s3);
     }
+
+    /// <summary>
+    /// Softmax of <c>row[first..]</c> in place, as the reference computes a row of its (padded, masked) KV view: cells
+    /// in groups of 16 from cell 0 (cells before <paramref name="first"/> are masked and count as exactly 0), each group's
+    /// exponentials (<see cref="Exp"/> of <c>x - max</c>) summed in <see cref="Reduce16"/>'s order and added to a double,
+    /// then every value multiplied by the float of <c>1 / sum</c>. Cells past the row are padding, also 0.
+    /// </summary>
+    public static void Softmax(Span<float> row, int first = 0)
+    {
+        Span<float> lanes = stackalloc float[16];
+        var live = row[first..];
+        float max = float.NegativeInfinity;
+        foreach (float v in live)
+        {
+            max = MathF.Max(max, v);
+        }
+
+        double sum = 0;
+        for (int start = first & ~15; start < row.Length; start += 16)
+        {
+            for (int l = 0; l < 16; l++)
+            {
+                int t = start + l;
+                float e = 0f;
+                if (t >= first && t < row.Length)
+                {
+                    e = Exp(row[t] - max);
+                    row[t] = e;
+                }
+
+                lanes[l] = e;
+            }
+
+            sum += Reduce16(lanes);
+        }
+
+        float scale = (float)(1.0 / sum);
+        for (int t = first; t < row.Length; t++)
+        {
+            row[t] *= scale;
+        }
+    }
 }
