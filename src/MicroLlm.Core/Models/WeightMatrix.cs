@@ -131,10 +131,17 @@ internal sealed unsafe class WeightMatrix
             ReferenceDot.QuantizeActivations(activationType, x.Slice(t * cols, cols), quantized.Slice(t * stride, stride));
         }
 
+        if (Type == GgmlType.F16)
+        {
+            // Widening is exact: F16 rows are dotted as floats, the activations widened once for all rows.
+            var widened = scratch.Rounded.AsSpan(0, count * cols);
+            TensorPrimitives.ConvertToSingle(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(quantized), widened);
+        }
+
         int chunks = Chunks(count, threads);
         if (chunks <= 1)
         {
-            ReferenceRows(0, Rows, quantized, stride, count, y);
+            ReferenceRows(0, Rows, quantized, stride, count, y, scratch.Rounded, scratch.Row);
             return;
         }
 
@@ -143,22 +150,44 @@ internal sealed unsafe class WeightMatrix
         {
             nint qa = (nint)qp, ya = (nint)yp;
             int bytes = quantized.Length, outputs = count * Rows;
+            float[] widened = scratch.Rounded;
             Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, c =>
             {
                 int start = (int)((long)Rows * c / chunks), end = (int)((long)Rows * (c + 1) / chunks);
-                ReferenceRows(start, end, new ReadOnlySpan<byte>((byte*)qa, bytes), stride, count, new Span<float>((float*)ya, outputs));
+                float[] row = System.Buffers.ArrayPool<float>.Shared.Rent(cols);
+                try
+                {
+                    ReferenceRows(start, end, new ReadOnlySpan<byte>((byte*)qa, bytes), stride, count, new Span<float>((float*)ya, outputs), widened, row);
+                }
+                finally
+                {
+                    System.Buffers.ArrayPool<float>.Shared.Return(row);
+                }
             });
         }
     }
 
-    private void ReferenceRows(int start, int end, ReadOnlySpan<byte> quantized, int stride, int count, Span<float> y)
+    private void ReferenceRows(int start, int end, ReadOnlySpan<byte> quantized, int stride, int count, Span<float> y, float[] widened, float[] rowBuffer)
     {
+        int cols = Columns;
         for (int r = start; r < end; r++)
         {
             var row = Row(r);
+            if (Type == GgmlType.F16)
+            {
+                var wide = rowBuffer.AsSpan(0, cols);
+                TensorPrimitives.ConvertToSingle(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(row), wide);
+                for (int t = 0; t < count; t++)
+                {
+                    y[(t * Rows) + r] = ReferenceDot.F32(wide, widened.AsSpan(t * cols, cols));
+                }
+
+                continue;
+            }
+
             for (int t = 0; t < count; t++)
             {
-                y[(t * Rows) + r] = ReferenceDot.Dot(Type, row, quantized.Slice(t * stride, stride), Columns, InterleavedQ4_0);
+                y[(t * Rows) + r] = ReferenceDot.Dot(Type, row, quantized.Slice(t * stride, stride), cols, InterleavedQ4_0);
             }
         }
     }

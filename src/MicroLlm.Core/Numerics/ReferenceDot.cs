@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using MicroLlm.Gguf;
 using MicroLlm.Quantization;
 
@@ -324,33 +326,71 @@ internal static class ReferenceDot
     /// <summary>F16 · F16 in 16 lanes (tinyBLAS); lengths that are not a multiple of 16 sum in double, as <c>ggml_vec_dot_f16</c>'s tail.</summary>
     public static float F16(ReadOnlySpan<Half> weights, ReadOnlySpan<Half> activations)
     {
+        // Widening is exact, so this is F32's arithmetic on the widened values.
         int n = weights.Length;
-        if (n % 16 != 0)
+        float[]? rented = n > 512 ? System.Buffers.ArrayPool<float>.Shared.Rent(2 * n) : null;
+        Span<float> buffer = rented is null ? stackalloc float[2 * n] : rented.AsSpan(0, 2 * n);
+        try
         {
-            double sum = 0;
-            for (int i = 0; i < n; i++)
-            {
-                sum += (float)weights[i] * (float)activations[i];
-            }
-
-            return (float)sum;
+            TensorPrimitives.ConvertToSingle(weights, buffer[..n]);
+            TensorPrimitives.ConvertToSingle(activations, buffer[n..]);
+            return F32(buffer[..n], buffer[n..]);
         }
-
-        Span<float> acc = stackalloc float[16];
-        acc.Clear();
-        for (int c = 0; c < n; c += 16)
+        finally
         {
-            for (int i = 0; i < 16; i++)
+            if (rented is not null)
             {
-                acc[i] = MathF.FusedMultiplyAdd((float)weights[c + i], (float)activations[c + i], acc[i]);
+                System.Buffers.ArrayPool<float>.Shared.Return(rented);
             }
         }
-
-        return ReferenceMath.Reduce16(acc);
     }
 
-    /// <summary>F32 · F32 in 16 lanes (tinyBLAS); other lengths sum in double.</summary>
+    /// <summary>
+    /// F32 · F32 in 16 lanes (tinyBLAS: lane i accumulates elements 16c + i with FMA, then <see cref="ReferenceMath.Reduce16"/>);
+    /// other lengths sum in double. Vector512 or two Vector256 halves where the hardware has them, the same bits as
+    /// <see cref="F32Scalar"/>.
+    /// </summary>
     public static float F32(ReadOnlySpan<float> weights, ReadOnlySpan<float> activations)
+    {
+        int n = weights.Length;
+        if (n % 16 != 0 || activations.Length < n)
+        {
+            return F32Scalar(weights, activations);
+        }
+
+        Span<float> lanes = stackalloc float[16];
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var acc = Vector512<float>.Zero;
+            for (int c = 0; c < n; c += 16)
+            {
+                acc = Vector512.FusedMultiplyAdd(Vector512.Create(weights.Slice(c, 16)), Vector512.Create(activations.Slice(c, 16)), acc);
+            }
+
+            acc.CopyTo(lanes);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> lo = Vector256<float>.Zero, hi = Vector256<float>.Zero;
+            for (int c = 0; c < n; c += 16)
+            {
+                lo = Vector256.FusedMultiplyAdd(Vector256.Create(weights.Slice(c, 8)), Vector256.Create(activations.Slice(c, 8)), lo);
+                hi = Vector256.FusedMultiplyAdd(Vector256.Create(weights.Slice(c + 8, 8)), Vector256.Create(activations.Slice(c + 8, 8)), hi);
+            }
+
+            lo.CopyTo(lanes);
+            hi.CopyTo(lanes[8..]);
+        }
+        else
+        {
+            return F32Scalar(weights, activations);
+        }
+
+        return ReferenceMath.Reduce16(lanes);
+    }
+
+    /// <summary>The scalar emulation of <see cref="F32"/>: the same lanes, one FMA at a time.</summary>
+    public static float F32Scalar(ReadOnlySpan<float> weights, ReadOnlySpan<float> activations)
     {
         int n = weights.Length;
         if (n % 16 != 0)
@@ -381,9 +421,14 @@ internal static class ReferenceDot
     private static void LaneSums(ReadOnlySpan<int> scaled, ReadOnlySpan<byte> q8, Span<int> lanes)
     {
         lanes.Clear();
-        for (int i = 0; i < 256; i++)
+        for (int c = 0; c < 256; c += 32)
         {
-            lanes[(i >> 2) & 7] += scaled[i] * (sbyte)q8[i];
+            for (int lane = 0; lane < 8; lane++)
+            {
+                int i = c + (4 * lane);
+                lanes[lane] += (scaled[i] * (sbyte)q8[i]) + (scaled[i + 1] * (sbyte)q8[i + 1])
+                    + (scaled[i + 2] * (sbyte)q8[i + 2]) + (scaled[i + 3] * (sbyte)q8[i + 3]);
+            }
         }
     }
 

@@ -80,6 +80,26 @@ public class ReferenceNumericsTests
     }
 
     [Test]
+    public void VectorLanesGiveTheScalarEmulationsBits([Values(0, 16, 32, 48, 256, 768, 17, 100)] int length)
+    {
+        var lcg = new Lcg(99u + (uint)length);
+        var w = new float[length];
+        var a = new float[length];
+        for (int i = 0; i < length; i++)
+        {
+            w[i] = lcg.Next();
+            a[i] = lcg.Next() * 0.01f;
+        }
+
+        Assert.That(BitConverter.SingleToUInt32Bits(ReferenceDot.F32(w, a)), Is.EqualTo(BitConverter.SingleToUInt32Bits(ReferenceDot.F32Scalar(w, a))));
+        var wh = w.Select(v => (Half)v).ToArray();
+        var ah = a.Select(v => (Half)v).ToArray();
+        float viaHalf = ReferenceDot.F16(wh, ah);
+        float scalar = ReferenceDot.F32Scalar(wh.Select(v => (float)v).ToArray(), ah.Select(v => (float)v).ToArray());
+        Assert.That(BitConverter.SingleToUInt32Bits(viaHalf), Is.EqualTo(BitConverter.SingleToUInt32Bits(scalar)));
+    }
+
+    [Test]
     public void SiluEqualsTheReferencesSimdSiluBitForBit()
     {
         uint[] expected = Bits(
