@@ -283,7 +283,11 @@ internal sealed class TransformerState
             float cap = _c.FinalLogitSoftcap;
             var l = logits[..(outputRows * _c.VocabularySize)];
             TensorPrimitives.Multiply(l, 1f / cap, l);
-            TensorPrimitives.Tanh(l, l);
+            for (int i = 0; i < l.Length; i++)
+            {
+                l[i] = MathF.Tanh(l[i]); // the C library's tanhf, as the reference (not a vectorized approximation)
+            }
+
             TensorPrimitives.Multiply(l, cap, l);
         }
     }
@@ -345,7 +349,7 @@ internal sealed class TransformerState
                 float s = ReferenceDot.F16(keys.AsSpan((t * kvDim) + kvOffset, headDim), qh);
                 if (cap > 0)
                 {
-                    s = cap * MathF.Tanh(s / cap);
+                    s = MathF.Tanh(s * (1f / cap)) * cap; // as the reference: scale by 1/cap, tanhf, scale by cap
                 }
 
                 scores[t] = s * scale;
@@ -412,7 +416,8 @@ internal sealed class TransformerState
 
         float h = (float)(Half)x;
         const float sqrt2OverPi = 0.79788456080286535587989211986876f, coefA = 0.044715f;
-        return (float)(Half)(0.5f * h * (1.0f + MathF.Tanh(sqrt2OverPi * h * (1.0f + (coefA * h * h)))));
+        // The reference's compiler contracts 1 + a·h·h into fma(a·h, h, 1) when it fills its table.
+        return (float)(Half)(0.5f * h * (1.0f + MathF.Tanh(sqrt2OverPi * h * MathF.FusedMultiplyAdd(coefA * h, h, 1.0f))));
     }
 
     private static void AddBias(Span<float> y, float[]? bias, int n)
