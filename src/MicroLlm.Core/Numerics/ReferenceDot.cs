@@ -14,7 +14,7 @@ namespace MicroLlm.Numerics;
 /// <remarks>
 /// <para>
 /// The integer part of a quantized dot product is exact in any order; only the float accumulation decides the bits.
-/// The reference's AVX2 kernels (<c>ggml_vec_dot_{q4_0,q8_0}_q8_0</c>, <c>ggml_vec_dot_{q4,q5,q6}_K_q8_K</c>, and
+/// The reference's AVX2 kernels (<c>ggml_vec_dot_{q4_0,q5_0,q8_0}_q8_0</c>, <c>ggml_vec_dot_{q4,q5,q6}_K_q8_K</c>, and
 /// tinyBLAS's <c>tinyBLAS_Q0_AVX</c>, which prompt batches take for Q8_0) keep 8 float lanes: lane L holds the integer
 /// sum of the elements whose index within their 32-element chunk is 4L..4L+3 (weighted by the sub-block scale for the
 /// K-quants), and each block adds <c>fma(d, lane, acc)</c> with <c>d = d_activation · d_weight</c>. The 8 lanes are then
@@ -38,18 +38,18 @@ namespace MicroLlm.Numerics;
 /// </remarks>
 internal static class ReferenceDot
 {
-    private const int Q8_0Bytes = 34, Q4_0Bytes = 18, Q8_KBytes = 292, Q4_KBytes = 144, Q5_KBytes = 176, Q6_KBytes = 210;
+    private const int Q8_0Bytes = 34, Q4_0Bytes = 18, Q5_0Bytes = 22, Q8_KBytes = 292, Q4_KBytes = 144, Q5_KBytes = 176, Q6_KBytes = 210;
 
     /// <summary>Whether <see cref="Dot"/> computes with weights of <paramref name="weightType"/>.</summary>
     public static bool Supports(GgmlType weightType) => weightType is GgmlType.F32 or GgmlType.F16 or GgmlType.Q4_0
-        or GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
+        or GgmlType.Q5_0 or GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
 
     /// <summary>The type the reference quantizes activations to before the dot products with <paramref name="weightType"/>.</summary>
     public static GgmlType ActivationType(GgmlType weightType) => weightType switch
     {
         GgmlType.F32 => GgmlType.F32,
         GgmlType.F16 => GgmlType.F16,
-        GgmlType.Q4_0 or GgmlType.Q8_0 => GgmlType.Q8_0,
+        GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q8_0 => GgmlType.Q8_0,
         GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K => GgmlType.Q8_K,
         _ => throw new NotSupportedException($"No reference-order dot product for {weightType}."),
     };
@@ -112,6 +112,7 @@ internal static class ReferenceDot
         GgmlType.F16 => F16(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(weights)[..n], System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(activations)[..n]),
         GgmlType.Q8_0 => Q8_0(weights, activations, n),
         GgmlType.Q4_0 => interleavedQ4_0 ? Q4_0Sequential(weights, activations, n) : Q4_0(weights, activations, n),
+        GgmlType.Q5_0 => Q5_0(weights, activations, n),
         GgmlType.Q4_K => Q4_K(weights, activations, n),
         GgmlType.Q5_K => Q5_K(weights, activations, n),
         GgmlType.Q6_K => Q6_K(weights, activations, n),
@@ -159,6 +160,33 @@ internal static class ReferenceDot
                 for (int i = 4 * lane; i < (4 * lane) + 4; i++)
                 {
                     s += Q4_0Code(w, i) * (sbyte)a[2 + i];
+                }
+
+                acc[lane] = MathF.FusedMultiplyAdd(d, s, acc[lane]);
+            }
+        }
+
+        return ReferenceMath.Reduce8(acc);
+    }
+
+    /// <summary>Q5_0 · Q8_0 in 8 lanes (<c>ggml_vec_dot_q5_0_q8_0</c>, tinyBLAS_Q0_AVX): Q4_0's order with 5-bit codes.</summary>
+    public static float Q5_0(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n)
+    {
+        Span<float> acc = stackalloc float[8];
+        acc.Clear();
+        for (int b = 0; b < n / 32; b++)
+        {
+            var w = weights.Slice(b * Q5_0Bytes, Q5_0Bytes);
+            var a = activations.Slice(b * Q8_0Bytes, Q8_0Bytes);
+            float d = BlockReader.Half(w, 0) * BlockReader.Half(a, 0);
+            uint qh = BlockReader.U32(w, 2);
+            for (int lane = 0; lane < 8; lane++)
+            {
+                int s = 0;
+                for (int i = 4 * lane; i < (4 * lane) + 4; i++)
+                {
+                    int nibble = i < 16 ? w[6 + i] & 0xF : w[6 + i - 16] >> 4;
+                    s += ((nibble | (int)(((qh >> i) & 1) << 4)) - 16) * (sbyte)a[2 + i];
                 }
 
                 acc[lane] = MathF.FusedMultiplyAdd(d, s, acc[lane]);
