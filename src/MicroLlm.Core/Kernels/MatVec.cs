@@ -1,0 +1,107 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using MicroLlm.Gguf;
+
+namespace MicroLlm.Kernels;
+
+/// <summary>
+/// Matrix-vector (decode) and matrix-matrix (prefill) products of weights in their stored type with activations rounded
+/// by <see cref="ActivationQuantizer"/>: <c>y[r] = row r · x</c> over a range of rows, so that threads split a matrix by
+/// rows and each output is computed by one thread, in an order that does not depend on how many threads there are.
+/// </summary>
+/// <remarks>
+/// One file per weight format holds that format's dot product at every <see cref="KernelWidth"/>: integer dot products
+/// (unsigned × signed byte pairs summed to 16 then 32 bits, one float multiply per block) for the quantized formats,
+/// float FMA for F32/F16/BF16. Vector widths sum in a different order from the scalar path, so results agree to float
+/// rounding, not bit for bit; any one width gives the same bits on every run and thread count.
+/// </remarks>
+internal static unsafe class MatVec
+{
+    /// <summary>Whether <paramref name="weightType"/> has kernels.</summary>
+    public static bool IsSupported(GgmlType weightType) => weightType is
+        GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 or GgmlType.Q4_0 or GgmlType.Q8_0 or
+        GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
+
+    /// <summary>
+    /// <c>y[r] = dot(row r, x)</c> for <paramref name="rowStart"/> ≤ r &lt; <paramref name="rowEnd"/>; row r starts at
+    /// <c>weights + r * rowBytes</c>; <paramref name="x"/> holds <paramref name="columns"/> activations in the kernel layout
+    /// of <see cref="ActivationQuantizer.ActivationTypeFor"/>.
+    /// </summary>
+    public static void Compute(GgmlType weightType, byte* weights, long rowBytes, int columns, int rowStart, int rowEnd, byte* x, float* y, KernelWidth width)
+    {
+        for (int r = rowStart; r < rowEnd; r++)
+        {
+            y[r] = Dot(weightType, weights + (r * rowBytes), x, columns, width);
+        }
+    }
+
+    /// <summary>
+    /// The batched form: <c>y[t * yStride + r] = dot(row r, x_t)</c> for <paramref name="count"/> activation vectors
+    /// <c>x_t = x + t * xStride</c> (bytes). Each weight row is read from memory once and reused, from L1, for the whole batch.
+    /// </summary>
+    public static void ComputeBatch(
+        GgmlType weightType, byte* weights, long rowBytes, int columns, int rowStart, int rowEnd,
+        byte* x, long xStride, int count, float* y, long yStride, KernelWidth width)
+    {
+        for (int r = rowStart; r < rowEnd; r++)
+        {
+            byte* row = weights + (r * rowBytes);
+            for (int t = 0; t < count; t++)
+            {
+                y[(t * yStride) + r] = Dot(weightType, row, x + (t * xStride), columns, width);
+            }
+        }
+    }
+
+    /// <summary>The dot product of one stored row with prepared activations.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Dot(GgmlType weightType, byte* row, byte* x, int columns, KernelWidth width) => weightType switch
+    {
+        GgmlType.Q4_0 => Q4_0Dot.Dot(row, x, columns / 32, width),
+        GgmlType.Q8_0 => Q8_0Dot.Dot(row, x, columns / 32, width),
+        GgmlType.Q4_K => Q4_KDot.Dot(row, x, columns / 256, width),
+        GgmlType.Q5_K => Q5_KDot.Dot(row, x, columns / 256, width),
+        GgmlType.Q6_K => Q6_KDot.Dot(row, x, columns / 256, width),
+        GgmlType.F16 => FloatDot.F16(row, (float*)x, columns, width),
+        GgmlType.BF16 => FloatDot.BF16(row, (float*)x, columns, width),
+        GgmlType.F32 => FloatDot.F32((float*)row, (float*)x, columns, width),
+        _ => throw new NotSupportedException($"No kernel for {weightType} weights."),
+    };
+
+    /// <summary>Σ of the eight 32-bit lanes as float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float Sum(Vector512<float> v) => Sum(v.GetLower() + v.GetUpper());
+
+    /// <summary>Σ of the lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float Sum(Vector256<float> v) => Sum(v.GetLower() + v.GetUpper());
+
+    /// <summary>Σ of the lanes, in a fixed order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float Sum(Vector128<float> v) => (v[0] + v[2]) + (v[1] + v[3]);
+
+    /// <summary>Pairs of unsigned × signed bytes summed to 16-bit lanes (saturating; callers keep sums in range).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<short> MulAdd(Vector512<byte> u, Vector512<sbyte> s) => Avx512BW.MultiplyAddAdjacent(u, s);
+
+    /// <inheritdoc cref="MulAdd(Vector512{byte}, Vector512{sbyte})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<short> MulAdd(Vector256<byte> u, Vector256<sbyte> s) => Avx2.MultiplyAddAdjacent(u, s);
+
+    /// <inheritdoc cref="MulAdd(Vector512{byte}, Vector512{sbyte})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<short> MulAdd(Vector128<byte> u, Vector128<sbyte> s) => Ssse3.MultiplyAddAdjacent(u, s);
+
+    /// <summary>Pairs of 16-bit lanes multiplied and summed to 32 bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<int> Widen(Vector512<short> a, Vector512<short> b) => Avx512BW.MultiplyAddAdjacent(a, b);
+
+    /// <inheritdoc cref="Widen(Vector512{short}, Vector512{short})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<int> Widen(Vector256<short> a, Vector256<short> b) => Avx2.MultiplyAddAdjacent(a, b);
+
+    /// <inheritdoc cref="Widen(Vector512{short}, Vector512{short})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<int> Widen(Vector128<short> a, Vector128<short> b) => Sse2.MultiplyAddAdjacent(a, b);
+}

@@ -1,0 +1,95 @@
+using MicroLlm.Gguf;
+using MicroLlm.Kernels;
+using static MicroLlm.Core.Tests.Kernels.KernelTestData;
+
+namespace MicroLlm.Core.Tests.Kernels;
+
+/// <summary>Every weight kernel at every width this machine runs agrees with the dequantize-and-dot reference.</summary>
+public unsafe class MatVecTests
+{
+    private static IEnumerable<TestCaseData> Cases()
+    {
+        foreach (var type in WeightTypes)
+        {
+            foreach (var width in Kernel.Supported)
+            {
+                yield return new TestCaseData(type, (int)width).SetName($"{type}_{width}");
+            }
+        }
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void RowsMatchTheReferenceDotProduct(GgmlType type, int widthIndex)
+    {
+        var width = (KernelWidth)widthIndex;
+        var activationType = ActivationQuantizer.ActivationTypeFor(type);
+        foreach (int columns in ColumnsFor(type))
+        {
+            const int rows = 7;
+            byte[] weights = Weights(type, rows, columns, seed: columns);
+            long rowBytes = GgmlTypeInfo.Get(type).ByteCount(columns);
+            var prepared = new byte[ActivationQuantizer.ByteCount(activationType, columns)];
+            ActivationQuantizer.Quantize(activationType, Activations(columns, seed: columns + 1), prepared, width);
+            float[] x = RoundedActivations(activationType, prepared, columns);
+            var y = new float[rows + 1];
+            y[^1] = 12345f;
+
+            fixed (byte* w = weights)
+            fixed (byte* px = prepared)
+            fixed (float* py = y)
+            {
+                MatVec.Compute(type, w, rowBytes, columns, 0, rows, px, py, width);
+            }
+
+            for (int r = 0; r < rows; r++)
+            {
+                var (dot, magnitude) = Reference(type, weights.AsSpan((int)(r * rowBytes), (int)rowBytes), x);
+                double tolerance = (2e-6 * magnitude) + 1e-35;
+                Assert.That(Math.Abs(y[r] - dot), Is.LessThanOrEqualTo(tolerance),
+                    $"{type} {width} columns {columns} row {r}: got {y[r]}, reference {dot} (Σ|w·x| {magnitude})");
+            }
+
+            Assert.That(y[^1], Is.EqualTo(12345f), "nothing written past the rows");
+        }
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void RangesAndBatchesGiveTheSameBitsAsWholeRows(GgmlType type, int widthIndex)
+    {
+        var width = (KernelWidth)widthIndex;
+        var activationType = ActivationQuantizer.ActivationTypeFor(type);
+        int columns = ColumnsFor(type)[^2];
+        const int rows = 9, batch = 3;
+        byte[] weights = Weights(type, rows, columns, seed: 5);
+        long rowBytes = GgmlTypeInfo.Get(type).ByteCount(columns);
+        int xBytes = ActivationQuantizer.ByteCount(activationType, columns);
+        var prepared = new byte[xBytes * batch];
+        for (int t = 0; t < batch; t++)
+        {
+            ActivationQuantizer.Quantize(activationType, Activations(columns, seed: 10 + t), prepared.AsSpan(t * xBytes, xBytes), width);
+        }
+
+        var whole = new float[batch * rows];
+        var ranged = Enumerable.Repeat(float.NaN, batch * rows).ToArray();
+        var batched = new float[batch * rows];
+        fixed (byte* w = weights)
+        fixed (byte* px = prepared)
+        fixed (float* pw = whole)
+        fixed (float* pr = ranged)
+        fixed (float* pb = batched)
+        {
+            for (int t = 0; t < batch; t++)
+            {
+                MatVec.Compute(type, w, rowBytes, columns, 0, rows, px + (t * xBytes), pw + (t * rows), width);
+                MatVec.Compute(type, w, rowBytes, columns, 0, 2, px + (t * xBytes), pr + (t * rows), width);
+                MatVec.Compute(type, w, rowBytes, columns, 2, 5, px + (t * xBytes), pr + (t * rows), width);
+                MatVec.Compute(type, w, rowBytes, columns, 5, rows, px + (t * xBytes), pr + (t * rows), width);
+            }
+
+            MatVec.ComputeBatch(type, w, rowBytes, columns, 0, rows, px, xBytes, batch, pb, rows, width);
+        }
+
+        Assert.That(ranged, Is.EqualTo(whole));
+        Assert.That(batched, Is.EqualTo(whole));
+    }
+}
