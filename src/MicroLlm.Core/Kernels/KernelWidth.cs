@@ -20,16 +20,23 @@ internal enum KernelWidth
 }
 
 /// <summary>
-/// Picks the widest supported <see cref="KernelWidth"/> once at start-up; tests and benchmarks force a narrower one
-/// with <see cref="Force"/> (every width this machine supports can be run anywhere it is supported).
+/// Picks the widest supported <see cref="KernelWidth"/> once at start-up (or the one named by the environment variable
+/// <c>MICROLLM_KERNEL_WIDTH</c>: Scalar, Vector128, Vector256, Vector512); tests and benchmarks force another per
+/// thread with <see cref="Use"/>.
 /// </summary>
 internal static class Kernel
 {
     /// <summary>The widest width this machine supports.</summary>
     public static KernelWidth Best { get; } = Widest();
 
-    /// <summary>The width the kernels use unless a call names one: <see cref="Best"/> until <see cref="Force"/> changes it.</summary>
-    public static KernelWidth Current { get; private set; } = Best;
+    [ThreadStatic]
+    private static KernelWidth? t_forced;
+
+    /// <summary>
+    /// The width kernels called from this thread use: <see cref="Best"/> unless <see cref="Use"/> forced another on
+    /// this thread (the width travels with each call to the pool's workers, so a test forcing a width affects no other test).
+    /// </summary>
+    public static KernelWidth Current => t_forced ?? Best;
 
     /// <summary>Whether this machine can run <paramref name="width"/>.</summary>
     public static bool IsSupported(KernelWidth width) => width switch
@@ -45,20 +52,26 @@ internal static class Kernel
     public static IReadOnlyList<KernelWidth> Supported { get; } =
         [.. Enum.GetValues<KernelWidth>().Where(IsSupported)];
 
-    /// <summary>Makes <paramref name="width"/> the default for every later call (process-wide; for tests and benchmarks).</summary>
+    /// <summary>Makes <paramref name="width"/> this thread's <see cref="Current"/> until the returned scope is disposed.</summary>
     /// <exception cref="NotSupportedException">This machine cannot run <paramref name="width"/>.</exception>
-    public static void Force(KernelWidth width)
+    public static WidthScope Use(KernelWidth width)
     {
         if (!IsSupported(width))
         {
             throw new NotSupportedException($"This machine cannot run {width} kernels; supported: {string.Join(", ", Supported)}.");
         }
 
-        Current = width;
+        var previous = t_forced;
+        t_forced = width;
+        return new WidthScope(previous);
     }
 
-    /// <summary>Returns to <see cref="Best"/>.</summary>
-    public static void Reset() => Current = Best;
+    /// <summary>Restores the width that was current before <see cref="Use"/>.</summary>
+    internal readonly struct WidthScope(KernelWidth? previous) : IDisposable
+    {
+        /// <summary>Restores the previous width.</summary>
+        public void Dispose() => t_forced = previous;
+    }
 
     private static KernelWidth Widest()
     {

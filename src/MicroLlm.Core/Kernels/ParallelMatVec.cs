@@ -1,0 +1,52 @@
+using MicroLlm.Gguf;
+
+namespace MicroLlm.Kernels;
+
+/// <summary>
+/// <see cref="MatVec.ComputeBatch"/> split by rows over a <see cref="ComputePool"/>: each thread takes chunks of rows
+/// (at least 32 KiB of weights each, so small matrices are not spread thinner than a call costs) and runs the whole
+/// batch over them, so each output is one thread's work and the bits do not depend on the thread count.
+/// </summary>
+internal static unsafe class ParallelMatVec
+{
+    private const long MinChunkBytes = 32 * 1024;
+
+    /// <summary><c>y[t * yStride + r] = dot(row r, x + t * xStride)</c> for every row r &lt; <paramref name="rows"/> and t &lt; <paramref name="count"/>.</summary>
+    public static void Run(
+        ComputePool pool, GgmlType weightType, byte* weights, long rowBytes, int columns, int rows,
+        byte* x, long xStride, int count, float* y, long yStride, KernelWidth width)
+    {
+        var job = new Job
+        {
+            WeightType = weightType,
+            Weights = weights,
+            RowBytes = rowBytes,
+            Columns = columns,
+            X = x,
+            XStride = xStride,
+            Count = count,
+            Y = y,
+            YStride = yStride,
+            Width = width,
+        };
+        int minChunk = (int)Math.Clamp(MinChunkBytes / Math.Max(1, rowBytes * Math.Max(1, count / 4)), 1, rows);
+        pool.For(rows, minChunk, ref job);
+    }
+
+    private struct Job : IRangeBody
+    {
+        public GgmlType WeightType;
+        public byte* Weights;
+        public long RowBytes;
+        public int Columns;
+        public byte* X;
+        public long XStride;
+        public int Count;
+        public float* Y;
+        public long YStride;
+        public KernelWidth Width;
+
+        public readonly void Invoke(int start, int end) =>
+            MatVec.ComputeBatch(WeightType, Weights, RowBytes, Columns, start, end, X, XStride, Count, Y, YStride, Width);
+    }
+}
