@@ -7,8 +7,8 @@ namespace MicroLlm.Models;
 
 /// <summary>
 /// A weight matrix read in place from the memory map: <c>Rows</c> rows of <c>Columns</c> elements in its stored type.
-/// This is the scalar reference path. For the types of <see cref="ReferenceDot"/> (F32, F16, Q4_0, Q8_0, Q4_K, Q5_K,
-/// Q6_K) <see cref="MatMul"/> is <see cref="ReferenceMatMul"/>: activations are quantized as the reference runtime's CPU
+/// This is the scalar reference path. For the types of <see cref="ReferenceDot"/> (F32, F16, Q4_0, Q5_0, Q8_0, Q3_K,
+/// Q4_K, Q5_K, Q6_K) <see cref="MatMul"/> is <see cref="ReferenceMatMul"/>: activations are quantized as the reference runtime's CPU
 /// path quantizes them and every output is the reference's dot product in its float order, bit for bit. Other types
 /// round the activations to their multiplication type, dequantize each weight row and dot in float
 /// (<see cref="ApproximateMatMul"/>). The SIMD kernels of the performance issue replace it and are tested against it:

@@ -38,11 +38,11 @@ namespace MicroLlm.Numerics;
 /// </remarks>
 internal static class ReferenceDot
 {
-    private const int Q8_0Bytes = 34, Q4_0Bytes = 18, Q5_0Bytes = 22, Q8_KBytes = 292, Q4_KBytes = 144, Q5_KBytes = 176, Q6_KBytes = 210;
+    private const int Q8_0Bytes = 34, Q4_0Bytes = 18, Q5_0Bytes = 22, Q8_KBytes = 292, Q3_KBytes = 110, Q4_KBytes = 144, Q5_KBytes = 176, Q6_KBytes = 210;
 
     /// <summary>Whether <see cref="Dot"/> computes with weights of <paramref name="weightType"/>.</summary>
     public static bool Supports(GgmlType weightType) => weightType is GgmlType.F32 or GgmlType.F16 or GgmlType.Q4_0
-        or GgmlType.Q5_0 or GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
+        or GgmlType.Q5_0 or GgmlType.Q8_0 or GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
 
     /// <summary>The type the reference quantizes activations to before the dot products with <paramref name="weightType"/>.</summary>
     public static GgmlType ActivationType(GgmlType weightType) => weightType switch
@@ -50,7 +50,7 @@ internal static class ReferenceDot
         GgmlType.F32 => GgmlType.F32,
         GgmlType.F16 => GgmlType.F16,
         GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q8_0 => GgmlType.Q8_0,
-        GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K => GgmlType.Q8_K,
+        GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K => GgmlType.Q8_K,
         _ => throw new NotSupportedException($"No reference-order dot product for {weightType}."),
     };
 
@@ -113,6 +113,7 @@ internal static class ReferenceDot
         GgmlType.Q8_0 => Q8_0(weights, activations, n),
         GgmlType.Q4_0 => interleavedQ4_0 ? Q4_0Sequential(weights, activations, n) : Q4_0(weights, activations, n),
         GgmlType.Q5_0 => Q5_0(weights, activations, n),
+        GgmlType.Q3_K => Q3_K(weights, activations, n),
         GgmlType.Q4_K => Q4_K(weights, activations, n),
         GgmlType.Q5_K => Q5_K(weights, activations, n),
         GgmlType.Q6_K => Q6_K(weights, activations, n),
@@ -218,6 +219,52 @@ internal static class ReferenceDot
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Q4_0Code(ReadOnlySpan<byte> block, int i) => (i < 16 ? block[2 + i] & 0xF : block[2 + i - 16] >> 4) - 8;
+
+    /// <summary>Q3_K · Q8_K (<c>ggml_vec_dot_q3_K_q8_K</c>, AVX2): signed 6-bit scales per 16 weights, as Q6_K's lanes.</summary>
+    public static float Q3_K(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n)
+    {
+        Span<float> acc = stackalloc float[8];
+        Span<int> lanes = stackalloc int[8];
+        Span<int> scaled = stackalloc int[256];
+        Span<int> scales = stackalloc int[16];
+        acc.Clear();
+        for (int b = 0; b < n / 256; b++)
+        {
+            var w = weights.Slice(b * Q3_KBytes, Q3_KBytes);
+            var a = activations.Slice(b * Q8_KBytes, Q8_KBytes);
+            float d = BinaryPrimitives.ReadSingleLittleEndian(a) * BlockReader.Half(w, 108);
+            var hmask = w[..32];
+            var qs = w.Slice(32, 64);
+            var sc = w.Slice(96, 12);
+            for (int g = 0; g < 16; g++)
+            {
+                int low = g < 8 ? sc[g] & 0xF : sc[g - 8] >> 4;
+                int high = (sc[8 + (g % 4)] >> (2 * (g / 4))) & 3;
+                scales[g] = (low | (high << 4)) - 32;
+            }
+
+            for (int h = 0; h < 2; h++)
+            {
+                for (int part = 0; part < 4; part++)
+                {
+                    for (int i = 0; i < 32; i++)
+                    {
+                        int e = (128 * h) + (32 * part) + i;
+                        int code = ((qs[(32 * h) + i] >> (2 * part)) & 3) - (((hmask[i] >> ((4 * h) + part)) & 1) != 0 ? 0 : 4);
+                        scaled[e] = scales[e / 16] * code;
+                    }
+                }
+            }
+
+            LaneSums(scaled, a.Slice(4, 256), lanes);
+            for (int lane = 0; lane < 8; lane++)
+            {
+                acc[lane] = MathF.FusedMultiplyAdd(d, lanes[lane], acc[lane]);
+            }
+        }
+
+        return ReferenceMath.Reduce8(acc);
+    }
 
     /// <summary>Q4_K · Q8_K (<c>ggml_vec_dot_q4_K_q8_K</c>, AVX2).</summary>
     public static float Q4_K(ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n)

@@ -40,6 +40,7 @@ public class ReferenceNumericsTests
         [GgmlType.Q5_K] = "3e61a280 c13ca5b0 c00b6c18 40fc9d84 40d8d79a c15fec7a 40a50ef4 c145cb10 41a6cfc2 c1a50811 c1b09301 408da6ab",
         [GgmlType.Q6_K] = "c0ae4eef c127cfd6 40abca09 bfc8fcec c0245752 c10b7154 c07a0018 40edf8c5 c161fdda c1a032d4 c10b1e81 c0177a16",
         [GgmlType.Q5_0] = "c1ba7462 412a27c3 3fbd845c 4150cbae 408117e7 41ee308f c0923132 bfee34a0 404d235c 418f73ed 40b710f0 c0e59e6a",
+        [GgmlType.Q3_K] = "c14476c7 c0c72fcb c0bf4762 c0d8fc9e 4094bd45 3ffa8e38 4161e7c8 c10127de 4168c954 3ea633e0 c06f35f4 41935702",
     };
 
     private static IEnumerable<GgmlType> DotTypes() => MatMulBits.Keys;
