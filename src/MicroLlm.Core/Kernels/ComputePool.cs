@@ -59,6 +59,24 @@ internal sealed unsafe class ComputePool : IDisposable
     /// <summary>The process-wide pool, one thread per processor.</summary>
     public static ComputePool Shared => SharedHolder.Pool;
 
+    private static readonly ComputePool?[] s_byThreadCount = new ComputePool?[257];
+
+    /// <summary>The process-wide pool of <paramref name="threadCount"/> threads (created on first use, kept for the process).</summary>
+    public static ComputePool ForThreads(int threadCount)
+    {
+        threadCount = Math.Clamp(threadCount, 1, s_byThreadCount.Length - 1);
+        var pool = Volatile.Read(ref s_byThreadCount[threadCount]);
+        if (pool is not null)
+        {
+            return pool;
+        }
+
+        lock (s_byThreadCount)
+        {
+            return s_byThreadCount[threadCount] ??= new ComputePool(threadCount);
+        }
+    }
+
     /// <summary>Threads that share each call, the caller included.</summary>
     public int ThreadCount { get; }
 

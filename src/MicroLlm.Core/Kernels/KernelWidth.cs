@@ -22,21 +22,20 @@ internal enum KernelWidth
 /// <summary>
 /// Picks the widest supported <see cref="KernelWidth"/> once at start-up (or the one named by the environment variable
 /// <c>MICROLLM_KERNEL_WIDTH</c>: Scalar, Vector128, Vector256, Vector512); tests and benchmarks force another per
-/// thread with <see cref="Use"/>.
+/// async flow with <see cref="Use"/>.
 /// </summary>
 internal static class Kernel
 {
     /// <summary>The widest width this machine supports.</summary>
     public static KernelWidth Best { get; } = Widest();
 
-    [ThreadStatic]
-    private static KernelWidth? t_forced;
+    private static readonly AsyncLocal<KernelWidth?> s_forced = new();
 
     /// <summary>
-    /// The width kernels called from this thread use: <see cref="Best"/> unless <see cref="Use"/> forced another on
-    /// this thread (the width travels with each call to the pool's workers, so a test forcing a width affects no other test).
+    /// The width kernels called from this async flow use: <see cref="Best"/> unless <see cref="Use"/> forced another in
+    /// it (the width travels with each call to the pool's workers, so a test forcing a width affects no other test).
     /// </summary>
-    public static KernelWidth Current => t_forced ?? Best;
+    public static KernelWidth Current => s_forced.Value ?? Best;
 
     /// <summary>Whether this machine can run <paramref name="width"/>.</summary>
     public static bool IsSupported(KernelWidth width) => width switch
@@ -52,7 +51,7 @@ internal static class Kernel
     public static IReadOnlyList<KernelWidth> Supported { get; } =
         [.. Enum.GetValues<KernelWidth>().Where(IsSupported)];
 
-    /// <summary>Makes <paramref name="width"/> this thread's <see cref="Current"/> until the returned scope is disposed.</summary>
+    /// <summary>Makes <paramref name="width"/> this async flow's <see cref="Current"/> until the returned scope is disposed.</summary>
     /// <exception cref="NotSupportedException">This machine cannot run <paramref name="width"/>.</exception>
     public static WidthScope Use(KernelWidth width)
     {
@@ -61,8 +60,8 @@ internal static class Kernel
             throw new NotSupportedException($"This machine cannot run {width} kernels; supported: {string.Join(", ", Supported)}.");
         }
 
-        var previous = t_forced;
-        t_forced = width;
+        var previous = s_forced.Value;
+        s_forced.Value = width;
         return new WidthScope(previous);
     }
 
@@ -70,7 +69,7 @@ internal static class Kernel
     internal readonly struct WidthScope(KernelWidth? previous) : IDisposable
     {
         /// <summary>Restores the previous width.</summary>
-        public void Dispose() => t_forced = previous;
+        public void Dispose() => s_forced.Value = previous;
     }
 
     private static KernelWidth Widest()

@@ -14,7 +14,9 @@ namespace MicroLlm.Kernels;
 /// One file per weight format holds that format's dot product at every <see cref="KernelWidth"/>: integer dot products
 /// (unsigned × signed byte pairs summed to 16 then 32 bits, one float multiply per block) for the quantized formats,
 /// float FMA for F32/F16/BF16. Vector widths sum in a different order from the scalar path, so results agree to float
-/// rounding, not bit for bit; any one width gives the same bits on every run and thread count.
+/// rounding, not bit for bit; any one width gives the same bits on every run and thread count. Q4_0, Q8_0 and Q4_K
+/// accumulate in the reference runtime's order at every width and give the bits of <c>Numerics/ReferenceDot</c>,
+/// the numerics contract of docs/ARCHITECTURE.md.
 /// </remarks>
 internal static unsafe class MatVec
 {
@@ -28,11 +30,11 @@ internal static unsafe class MatVec
     /// <c>weights + r * rowBytes</c>; <paramref name="x"/> holds <paramref name="columns"/> activations in the kernel layout
     /// of <see cref="ActivationQuantizer.ActivationTypeFor"/>.
     /// </summary>
-    public static void Compute(GgmlType weightType, byte* weights, long rowBytes, int columns, int rowStart, int rowEnd, byte* x, float* y, KernelWidth width)
+    public static void Compute(GgmlType weightType, byte* weights, long rowBytes, int columns, int rowStart, int rowEnd, byte* x, float* y, KernelWidth width, bool sequentialQ4_0 = false)
     {
         for (int r = rowStart; r < rowEnd; r++)
         {
-            y[r] = Dot(weightType, weights + (r * rowBytes), x, columns, width);
+            y[r] = Dot(weightType, weights + (r * rowBytes), x, columns, width, sequentialQ4_0);
         }
     }
 
@@ -42,23 +44,27 @@ internal static unsafe class MatVec
     /// </summary>
     public static void ComputeBatch(
         GgmlType weightType, byte* weights, long rowBytes, int columns, int rowStart, int rowEnd,
-        byte* x, long xStride, int count, float* y, long yStride, KernelWidth width)
+        byte* x, long xStride, int count, float* y, long yStride, KernelWidth width, bool sequentialQ4_0 = false)
     {
         for (int r = rowStart; r < rowEnd; r++)
         {
             byte* row = weights + (r * rowBytes);
             for (int t = 0; t < count; t++)
             {
-                y[(t * yStride) + r] = Dot(weightType, row, x + (t * xStride), columns, width);
+                y[(t * yStride) + r] = Dot(weightType, row, x + (t * xStride), columns, width, sequentialQ4_0);
             }
         }
     }
 
-    /// <summary>The dot product of one stored row with prepared activations.</summary>
+    /// <summary>
+    /// The dot product of one stored row with prepared activations. <paramref name="sequentialQ4_0"/> selects, for Q4_0,
+    /// the order of the reference's repacked kernels (<see cref="Q4_0Dot.DotSequential"/>), which it uses for Q4_0
+    /// matrices whose row count is a multiple of 8.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Dot(GgmlType weightType, byte* row, byte* x, int columns, KernelWidth width) => weightType switch
+    public static float Dot(GgmlType weightType, byte* row, byte* x, int columns, KernelWidth width, bool sequentialQ4_0 = false) => weightType switch
     {
-        GgmlType.Q4_0 => Q4_0Dot.Dot(row, x, columns / 32, width),
+        GgmlType.Q4_0 => sequentialQ4_0 ? Q4_0Dot.DotSequential(row, x, columns / 32, width) : Q4_0Dot.Dot(row, x, columns / 32, width),
         GgmlType.Q8_0 => Q8_0Dot.Dot(row, x, columns / 32, width),
         GgmlType.Q4_K => Q4_KDot.Dot(row, x, columns / 256, width),
         GgmlType.Q5_K => Q5_KDot.Dot(row, x, columns / 256, width),
@@ -73,7 +79,10 @@ internal static unsafe class MatVec
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static float Sum(Vector512<float> v) => Sum(v.GetLower() + v.GetUpper());
 
-    /// <summary>Σ of the lanes.</summary>
+    /// <summary>Σ of eight float lanes in the tree of the reference's 256-bit reductions: (l4+l0, l5+l1, l6+l2, l7+l3), then (r0+r2)+(r1+r3).</summary>
+    internal static float Reduce8(float* lanes) => ((lanes[4] + lanes[0]) + (lanes[6] + lanes[2])) + ((lanes[5] + lanes[1]) + (lanes[7] + lanes[3]));
+
+    /// <summary>Σ of the lanes, in the tree of <see cref="Reduce8"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static float Sum(Vector256<float> v) => Sum(v.GetLower() + v.GetUpper());
 

@@ -11,10 +11,13 @@ internal static unsafe class ParallelMatVec
 {
     private const long MinChunkBytes = 32 * 1024;
 
-    /// <summary><c>y[t * yStride + r] = dot(row r, x + t * xStride)</c> for every row r &lt; <paramref name="rows"/> and t &lt; <paramref name="count"/>.</summary>
+    /// <summary>
+    /// <c>y[t * yStride + r] = dot(row r, x + t * xStride)</c> for every row r &lt; <paramref name="rows"/> and t &lt;
+    /// <paramref name="count"/> (<paramref name="sequentialQ4_0"/> as in <see cref="MatVec.Dot"/>).
+    /// </summary>
     public static void Run(
         ComputePool pool, GgmlType weightType, byte* weights, long rowBytes, int columns, int rows,
-        byte* x, long xStride, int count, float* y, long yStride, KernelWidth width)
+        byte* x, long xStride, int count, float* y, long yStride, KernelWidth width, bool sequentialQ4_0 = false)
     {
         var job = new Job
         {
@@ -28,6 +31,7 @@ internal static unsafe class ParallelMatVec
             Y = y,
             YStride = yStride,
             Width = width,
+            SequentialQ4_0 = sequentialQ4_0,
         };
         int minChunk = (int)Math.Clamp(MinChunkBytes / Math.Max(1, rowBytes * Math.Max(1, count / 4)), 1, rows);
         pool.For(rows, minChunk, ref job);
@@ -45,8 +49,9 @@ internal static unsafe class ParallelMatVec
         public float* Y;
         public long YStride;
         public KernelWidth Width;
+        public bool SequentialQ4_0;
 
         public readonly void Invoke(int start, int end) =>
-            MatVec.ComputeBatch(WeightType, Weights, RowBytes, Columns, start, end, X, XStride, Count, Y, YStride, Width);
+            MatVec.ComputeBatch(WeightType, Weights, RowBytes, Columns, start, end, X, XStride, Count, Y, YStride, Width, SequentialQ4_0);
     }
 }

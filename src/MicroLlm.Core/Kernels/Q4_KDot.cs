@@ -6,7 +6,11 @@ namespace MicroLlm.Kernels;
 /// <summary>
 /// Q4_K weights (144-byte super-blocks of 256: half d, half dmin, 12 bytes of 6-bit scales and minimums, 128 bytes of
 /// nibbles) against Q8_K activations (292 bytes: float d, 256 signed bytes, 16 sums of 16):
-/// <c>d_x · (d · Σ_g scale_g Σ q·x − dmin · Σ_g min_g · bsum_g)</c>, the inner sums in integers.
+/// <c>d_x · (d · Σ_g scale_g Σ q·x − dmin · Σ_g min_g · bsum_g)</c>, the inner sums in integers. Every width
+/// accumulates in the order of the reference's <c>ggml_vec_dot_q4_K_q8_K</c> (AVX2): eight integer lanes per
+/// super-block (element 4k..4k+3 of each group of 32 in lane k), one 8-lane FMA per super-block, the minimums in four
+/// FMA lanes; the bits of <c>Numerics/ReferenceDot.Q4_K</c>. Q5_K shares the code (its reference contracts the
+/// minimum term differently, so Q5_K agrees with its reference to rounding only).
 /// </summary>
 internal static unsafe class Q4_KDot
 {
@@ -37,34 +41,42 @@ internal static unsafe class Q4_KDot
         o[3] = ((u2 >> 4) & m2) | (((u1 >> 6) & m3) << 4);
     }
 
-    /// <summary>Σ_g min_g · (bsum_2g + bsum_2g+1): the part of the dot product the minimums contribute.</summary>
+    /// <summary>
+    /// The minimums' part, as the reference accumulates it: four float lanes, lane m taking
+    /// <c>fma(−d_x · dmin, min_2m · bsum(2m) + min_2m+1 · bsum(2m+1), lane)</c>, bsum(k) the 32-element sum.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static int MinimumSum(byte* mins, short* bsums)
+    internal static void AccumulateMinimums(float negativeDmin, byte* mins, short* bsums, float* lanes)
     {
-        int s = 0;
-        for (int g = 0; g < 8; g++)
+        for (int m = 0; m < 4; m++)
         {
-            s += mins[g] * (bsums[2 * g] + bsums[(2 * g) + 1]);
+            int prod = (mins[2 * m] * (bsums[4 * m] + bsums[(4 * m) + 1])) + (mins[(2 * m) + 1] * (bsums[(4 * m) + 2] + bsums[(4 * m) + 3]));
+            lanes[m] = MathF.FusedMultiplyAdd(negativeDmin, prod, lanes[m]);
         }
-
-        return s;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float SumMinimums(float* lanes) => (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]);
 
     /// <summary>Shared by Q4_K and Q5_K (<paramref name="fifthBits"/>: codes gain bit 4 from the <c>qh</c> bytes).</summary>
     internal static float DotScalar(byte* w, byte* x, int blocks, bool fifthBits)
     {
         byte* sm = stackalloc byte[16];
-        float sum = 0;
+        float* acc = stackalloc float[8];
+        float* accMin = stackalloc float[4];
+        int* lanes = stackalloc int[8];
+        new Span<float>(acc, 8).Clear();
+        new Span<float>(accMin, 4).Clear();
         int qsOffset = fifthBits ? 48 : 16;
         for (int b = 0; b < blocks; b++, w += fifthBits ? Q5_KDot.WBytes : WBytes, x += XBytes)
         {
             Unpack(w + 4, sm);
             sbyte* xq = (sbyte*)(x + 4);
-            int sumi = 0;
+            new Span<int>(lanes, 8).Clear();
             for (int g = 0; g < 8; g++)
             {
                 byte* q = w + qsOffset + (32 * (g / 2));
-                int shift = 4 * (g % 2), group = 0;
+                int shift = 4 * (g % 2);
                 for (int i = 0; i < 32; i++)
                 {
                     int code = (q[i] >> shift) & 0x0F;
@@ -73,17 +85,21 @@ internal static unsafe class Q4_KDot
                         code |= ((w[16 + i] >> g) & 1) << 4;
                     }
 
-                    group += code * xq[(32 * g) + i];
+                    lanes[i / 4] += sm[g] * code * xq[(32 * g) + i];
                 }
-
-                sumi += sm[g] * group;
             }
 
             float dx = *(float*)x;
-            sum += (dx * HalfBits.ToSingle(*(ushort*)w) * sumi) - (dx * HalfBits.ToSingle(*(ushort*)(w + 2)) * MinimumSum(sm + 8, (short*)(x + 260)));
+            float d = dx * HalfBits.ToSingle(*(ushort*)w);
+            for (int lane = 0; lane < 8; lane++)
+            {
+                acc[lane] = MathF.FusedMultiplyAdd(d, lanes[lane], acc[lane]);
+            }
+
+            AccumulateMinimums(-dx * HalfBits.ToSingle(*(ushort*)(w + 2)), sm + 8, (short*)(x + 260), accMin);
         }
 
-        return sum;
+        return MatVec.Reduce8(acc) + SumMinimums(accMin);
     }
 
     internal static float Dot128(byte* w, byte* x, int blocks, bool fifthBits)
@@ -91,14 +107,15 @@ internal static unsafe class Q4_KDot
         byte* sm = stackalloc byte[16];
         var low = Vector128.Create((byte)0x0F);
         var one = Vector128.Create((byte)1);
-        Vector128<float> acc = default;
-        float minimums = 0;
+        Vector128<float> acc0 = default, acc1 = default;
+        float* accMin = stackalloc float[4];
+        new Span<float>(accMin, 4).Clear();
         int qsOffset = fifthBits ? 48 : 16;
         for (int b = 0; b < blocks; b++, w += fifthBits ? Q5_KDot.WBytes : WBytes, x += XBytes)
         {
             Unpack(w + 4, sm);
             sbyte* xq = (sbyte*)(x + 4);
-            Vector128<int> sumi = default;
+            Vector128<int> sumi0 = default, sumi1 = default; // lanes 0-3 (elements 0-15 of each 32) and 4-7
             for (int c = 0; c < 4; c++)
             {
                 var s0 = Vector128.Create((short)sm[2 * c]);
@@ -115,17 +132,27 @@ internal static unsafe class Q4_KDot
                         hi |= ((qh >>> ((2 * c) + 1)) & one) << 4;
                     }
 
-                    sumi += MatVec.Widen(MatVec.MulAdd(lo, Vector128.Load(xq + (64 * c) + h)), s0)
+                    var part = MatVec.Widen(MatVec.MulAdd(lo, Vector128.Load(xq + (64 * c) + h)), s0)
                         + MatVec.Widen(MatVec.MulAdd(hi, Vector128.Load(xq + (64 * c) + 32 + h)), s1);
+                    if (h == 0)
+                    {
+                        sumi0 += part;
+                    }
+                    else
+                    {
+                        sumi1 += part;
+                    }
                 }
             }
 
             float dx = *(float*)x;
-            acc = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(sumi), Vector128.Create(dx * HalfBits.ToSingle(*(ushort*)w)), acc);
-            minimums += dx * HalfBits.ToSingle(*(ushort*)(w + 2)) * MinimumSum(sm + 8, (short*)(x + 260));
+            var d = Vector128.Create(dx * HalfBits.ToSingle(*(ushort*)w));
+            acc0 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(sumi0), d, acc0);
+            acc1 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(sumi1), d, acc1);
+            AccumulateMinimums(-dx * HalfBits.ToSingle(*(ushort*)(w + 2)), sm + 8, (short*)(x + 260), accMin);
         }
 
-        return MatVec.Sum(acc) - minimums;
+        return MatVec.Sum(Vector256.Create(acc0, acc1)) + SumMinimums(accMin);
     }
 
     internal static float Dot256(byte* w, byte* x, int blocks, bool fifthBits)
@@ -134,7 +161,8 @@ internal static unsafe class Q4_KDot
         var low = Vector256.Create((byte)0x0F);
         var one = Vector256.Create((byte)1);
         Vector256<float> acc = default;
-        float minimums = 0;
+        float* accMin = stackalloc float[4];
+        new Span<float>(accMin, 4).Clear();
         int qsOffset = fifthBits ? 48 : 16;
         for (int b = 0; b < blocks; b++, w += fifthBits ? Q5_KDot.WBytes : WBytes, x += XBytes)
         {
@@ -160,10 +188,10 @@ internal static unsafe class Q4_KDot
 
             float dx = *(float*)x;
             acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sumi), Vector256.Create(dx * HalfBits.ToSingle(*(ushort*)w)), acc);
-            minimums += dx * HalfBits.ToSingle(*(ushort*)(w + 2)) * MinimumSum(sm + 8, (short*)(x + 260));
+            AccumulateMinimums(-dx * HalfBits.ToSingle(*(ushort*)(w + 2)), sm + 8, (short*)(x + 260), accMin);
         }
 
-        return MatVec.Sum(acc) - minimums;
+        return MatVec.Sum(acc) + SumMinimums(accMin);
     }
 
     internal static float Dot512(byte* w, byte* x, int blocks, bool fifthBits)
@@ -171,8 +199,9 @@ internal static unsafe class Q4_KDot
         byte* sm = stackalloc byte[16];
         var low = Vector512.Create((byte)0x0F);
         var one = Vector512.Create((byte)1);
-        Vector512<float> acc = default;
-        float minimums = 0;
+        Vector256<float> acc = default;
+        float* accMin = stackalloc float[4];
+        new Span<float>(accMin, 4).Clear();
         int qsOffset = fifthBits ? 48 : 16;
         for (int b = 0; b < blocks; b++, w += fifthBits ? Q5_KDot.WBytes : WBytes, x += XBytes)
         {
@@ -209,10 +238,11 @@ internal static unsafe class Q4_KDot
             }
 
             float dx = *(float*)x;
-            acc = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(sumi), Vector512.Create(dx * HalfBits.ToSingle(*(ushort*)w)), acc);
-            minimums += dx * HalfBits.ToSingle(*(ushort*)(w + 2)) * MinimumSum(sm + 8, (short*)(x + 260));
+            // Both halves hold lanes 0-7 of different groups: integer sums first, then the reference's 8-lane FMA.
+            acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sumi.GetLower() + sumi.GetUpper()), Vector256.Create(dx * HalfBits.ToSingle(*(ushort*)w)), acc);
+            AccumulateMinimums(-dx * HalfBits.ToSingle(*(ushort*)(w + 2)), sm + 8, (short*)(x + 260), accMin);
         }
 
-        return MatVec.Sum(acc) - minimums;
+        return MatVec.Sum(acc) + SumMinimums(accMin);
     }
 }

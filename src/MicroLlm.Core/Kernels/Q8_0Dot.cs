@@ -7,7 +7,9 @@ namespace MicroLlm.Kernels;
 /// <summary>
 /// Q8_0 weights against Q8_0 activations (34-byte blocks: half d, 32 signed bytes): per block Σ w · x as integers,
 /// then one multiply by <c>d_w · d_x</c>. The signed × signed products go through the unsigned × signed multiply-add as
-/// |w| · (x with w's sign).
+/// |w| · (x with w's sign). Every width accumulates in the reference's order (<c>ggml_vec_dot_q8_0_q8_0</c>, AVX2):
+/// 8 float lanes of 4 elements each, one FMA per block, the <c>_mm256</c> reduction tree; the bits of
+/// <c>Numerics/ReferenceDot.Q8_0</c>.
 /// </summary>
 internal static unsafe class Q8_0Dot
 {
@@ -27,57 +29,55 @@ internal static unsafe class Q8_0Dot
 
     private static float DotScalar(byte* w, byte* x, int blocks)
     {
-        float sum = 0;
+        float* acc = stackalloc float[8];
+        new Span<float>(acc, 8).Clear();
         for (int b = 0; b < blocks; b++, w += Bytes, x += Bytes)
         {
             sbyte* wq = (sbyte*)(w + 2), xq = (sbyte*)(x + 2);
-            int sumi = 0;
-            for (int i = 0; i < 32; i++)
+            float d = Scale(w, x);
+            for (int lane = 0; lane < 8; lane++)
             {
-                sumi += wq[i] * xq[i];
-            }
+                int sumi = 0;
+                for (int i = 4 * lane; i < (4 * lane) + 4; i++)
+                {
+                    sumi += wq[i] * xq[i];
+                }
 
-            sum += sumi * Scale(w, x);
+                acc[lane] = MathF.FusedMultiplyAdd(d, sumi, acc[lane]);
+            }
         }
 
-        return sum;
+        return MatVec.Reduce8(acc);
     }
 
     private static float Dot128(byte* w, byte* x, int blocks)
     {
         var ones = Vector128.Create((short)1);
-        Vector128<float> acc = default;
+        Vector128<float> acc0 = default, acc1 = default; // lanes 0-3 (elements 0-15) and 4-7 (16-31)
         for (int b = 0; b < blocks; b++, w += Bytes, x += Bytes)
         {
             var w0 = Vector128.Load((sbyte*)(w + 2));
             var w1 = Vector128.Load((sbyte*)(w + 18));
-            // Each half is widened to 32 bits on its own: two 16-bit pair sums of ±128·127 would overflow.
-            var p0 = MatVec.MulAdd(Ssse3.Abs(w0).AsByte(), Ssse3.Sign(Vector128.Load((sbyte*)(x + 2)), w0));
-            var p1 = MatVec.MulAdd(Ssse3.Abs(w1).AsByte(), Ssse3.Sign(Vector128.Load((sbyte*)(x + 18)), w1));
-            var sumi = MatVec.Widen(p0, ones) + MatVec.Widen(p1, ones);
-            acc = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(sumi), Vector128.Create(Scale(w, x)), acc);
+            var p0 = MatVec.MulAdd(Ssse3.Abs(w0), Ssse3.Sign(Vector128.Load((sbyte*)(x + 2)), w0));
+            var p1 = MatVec.MulAdd(Ssse3.Abs(w1), Ssse3.Sign(Vector128.Load((sbyte*)(x + 18)), w1));
+            var scale = Vector128.Create(Scale(w, x));
+            acc0 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(MatVec.Widen(p0, ones)), scale, acc0);
+            acc1 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(MatVec.Widen(p1, ones)), scale, acc1);
         }
 
-        return MatVec.Sum(acc);
+        return MatVec.Sum(Vector256.Create(acc0, acc1));
     }
 
     private static float Dot256(byte* w, byte* x, int blocks)
     {
         var ones = Vector256.Create((short)1);
-        Vector256<float> acc0 = default, acc1 = default;
-        int b = 0;
-        for (; b + 2 <= blocks; b += 2, w += 2 * Bytes, x += 2 * Bytes)
+        Vector256<float> acc = default;
+        for (int b = 0; b < blocks; b++, w += Bytes, x += Bytes)
         {
-            acc0 = Block256(w, x, ones, acc0);
-            acc1 = Block256(w + Bytes, x + Bytes, ones, acc1);
+            acc = Block256(w, x, ones, acc);
         }
 
-        if (b < blocks)
-        {
-            acc0 = Block256(w, x, ones, acc0);
-        }
-
-        return MatVec.Sum(acc0 + acc1);
+        return MatVec.Sum(acc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -90,38 +90,33 @@ internal static unsafe class Q8_0Dot
 
     private static float Dot512(byte* w, byte* x, int blocks)
     {
+        // Integer sums two blocks at a time; the float accumulation stays the 8-lane chain, block after block.
         var ones = Vector512.Create((short)1);
-        Vector512<float> acc0 = default, acc1 = default;
+        Vector256<float> acc = default;
         int b = 0;
-        for (; b + 4 <= blocks; b += 4, w += 4 * Bytes, x += 4 * Bytes)
-        {
-            acc0 = Pair512(w, x, ones, acc0);
-            acc1 = Pair512(w + (2 * Bytes), x + (2 * Bytes), ones, acc1);
-        }
-
         for (; b + 2 <= blocks; b += 2, w += 2 * Bytes, x += 2 * Bytes)
         {
-            acc0 = Pair512(w, x, ones, acc0);
+            var sums = Vector512.ConvertToSingle(Pair512(w, x, ones));
+            acc = Vector256.FusedMultiplyAdd(sums.GetLower(), Vector256.Create(Scale(w, x)), acc);
+            acc = Vector256.FusedMultiplyAdd(sums.GetUpper(), Vector256.Create(Scale(w + Bytes, x + Bytes)), acc);
         }
 
-        float sum = MatVec.Sum(acc0 + acc1);
         if (b < blocks)
         {
-            sum += Dot256(w, x, 1);
+            acc = Block256(w, x, ones.GetLower(), acc);
         }
 
-        return sum;
+        return MatVec.Sum(acc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Pair512(byte* w, byte* x, Vector512<short> ones, Vector512<float> acc)
+    private static Vector512<int> Pair512(byte* w, byte* x, Vector512<short> ones)
     {
         var wq = Vector512.Create(Vector256.Load((sbyte*)(w + 2)), Vector256.Load((sbyte*)(w + Bytes + 2)));
         var xq = Vector512.Create(Vector256.Load((sbyte*)(x + 2)), Vector256.Load((sbyte*)(x + Bytes + 2)));
         // AVX-512 has no byte sign instruction: negate x where w is negative (where w is 0, |w| is 0 anyway).
         var signed = Vector512.ConditionalSelect(Vector512.LessThan(wq, Vector512<sbyte>.Zero), -xq, xq);
         var p = MatVec.MulAdd(Vector512.Abs(wq).AsByte(), signed);
-        var scale = Vector512.Create(Vector256.Create(Scale(w, x)), Vector256.Create(Scale(w + Bytes, x + Bytes)));
-        return Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(MatVec.Widen(p, ones)), scale, acc);
+        return MatVec.Widen(p, ones);
     }
 }

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using MicroLlm.Gguf;
+using MicroLlm.Kernels;
 using MicroLlm.Numerics;
 using MicroLlm.Quantization;
 
@@ -136,6 +137,19 @@ internal sealed unsafe class WeightMatrix
             // Widening is exact: F16 rows are dotted as floats, the activations widened once for all rows.
             var widened = scratch.Rounded.AsSpan(0, count * cols);
             TensorPrimitives.ConvertToSingle(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(quantized), widened);
+        }
+
+        if (Kernel.Current != KernelWidth.Scalar && Type is GgmlType.Q4_0 or GgmlType.Q8_0 or GgmlType.Q4_K)
+        {
+            // The SIMD kernels sum in the reference's order (bit for bit, tested against ReferenceDot); the scalar
+            // width keeps ReferenceDot itself as the oracle path.
+            fixed (byte* qp = quantized)
+            fixed (float* yp = y)
+            {
+                ParallelMatVec.Run(ComputePool.ForThreads(threads), Type, _data, _rowBytes, cols, Rows, qp, stride, count, yp, Rows, Kernel.Current, InterleavedQ4_0);
+            }
+
+            return;
         }
 
         int chunks = Chunks(count, threads);

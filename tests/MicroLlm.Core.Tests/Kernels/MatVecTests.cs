@@ -1,3 +1,4 @@
+using ReferenceDot = MicroLlm.Numerics.ReferenceDot;
 using MicroLlm.Gguf;
 using MicroLlm.Kernels;
 using static MicroLlm.Core.Tests.Kernels.KernelTestData;
@@ -91,5 +92,52 @@ public unsafe class MatVecTests
 
         Assert.That(ranged, Is.EqualTo(whole));
         Assert.That(batched, Is.EqualTo(whole));
+    }
+
+    private static IEnumerable<TestCaseData> ReferenceOrderCases()
+    {
+        foreach (var (type, sequential) in new[] { (GgmlType.Q4_0, false), (GgmlType.Q4_0, true), (GgmlType.Q8_0, false), (GgmlType.Q4_K, false) })
+        {
+            foreach (var width in Kernel.Supported)
+            {
+                yield return new TestCaseData(type, sequential, (int)width).SetName($"ReferenceOrder_{type}{(sequential ? "_sequential" : "")}_{width}");
+            }
+        }
+    }
+
+    [TestCaseSource(nameof(ReferenceOrderCases))]
+    public void ReferenceOrderKernelsGiveTheReferenceBits(GgmlType type, bool sequential, int widthIndex)
+    {
+        // The numerics contract (docs/ARCHITECTURE.md): these kernels sum in the reference runtime's order at every width.
+        var width = (KernelWidth)widthIndex;
+        var activationType = ActivationQuantizer.ActivationTypeFor(type);
+        Assert.That(ReferenceDot.ActivationType(type), Is.EqualTo(activationType));
+        foreach (int columns in ColumnsFor(type))
+        {
+            const int rows = 5;
+            byte[] weights = Weights(type, rows, columns, seed: 3 * columns);
+            long rowBytes = GgmlTypeInfo.Get(type).ByteCount(columns);
+            float[] activations = Activations(columns, seed: columns + 7);
+            var prepared = new byte[ActivationQuantizer.ByteCount(activationType, columns)];
+            ActivationQuantizer.Quantize(activationType, activations, prepared, width);
+            var referencePrepared = new byte[ReferenceDot.ActivationBytes(activationType, columns)];
+            ReferenceDot.QuantizeActivations(activationType, activations, referencePrepared);
+            Assert.That(prepared, Is.EqualTo(referencePrepared), "activations quantized as the reference's CPU path does");
+
+            var y = new float[rows];
+            fixed (byte* w = weights)
+            fixed (byte* px = prepared)
+            fixed (float* py = y)
+            {
+                MatVec.Compute(type, w, rowBytes, columns, 0, rows, px, py, width, sequential);
+            }
+
+            for (int r = 0; r < rows; r++)
+            {
+                float expected = ReferenceDot.Dot(type, weights.AsSpan((int)(r * rowBytes), (int)rowBytes), prepared, columns, sequential);
+                Assert.That(BitConverter.SingleToUInt32Bits(y[r]), Is.EqualTo(BitConverter.SingleToUInt32Bits(expected)),
+                    $"{type} {width} columns {columns} row {r}: {y[r]} vs reference {expected}");
+            }
+        }
     }
 }
