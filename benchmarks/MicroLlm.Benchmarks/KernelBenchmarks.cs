@@ -1,0 +1,217 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+using MicroLlm.Gguf;
+using MicroLlm.Kernels;
+
+namespace MicroLlm.Benchmarks;
+
+/// <summary>
+/// Decode matrix-vector products: one activation vector against a matrix of about 128 MiB (4096 columns, rows to fill
+/// it: far larger than the caches, so weights stream from memory as in a real model), per weight type, width and
+/// thread count; and the streaming-read baseline (a plain vector sum over the same bytes), the bandwidth ceiling.
+/// The GB/s column is weight bytes read per second; GFLOP/s counts 2 per weight.
+/// </summary>
+/// <remarks><c>dotnet run -c Release --project benchmarks/MicroLlm.Benchmarks -- --filter '*KernelBenchmarks*'</c></remarks>
+[Config(typeof(Config))]
+public unsafe class KernelBenchmarks
+{
+    internal const int Columns = 4096;
+    internal const long TargetBytes = 128L << 20;
+
+    private byte* _weights;
+    private byte* _x;
+    private float* _y;
+    private long _rowBytes;
+    private int _rows;
+    private GgmlType _activationType;
+    private ComputePool _pool = null!;
+
+    /// <summary>The weight format.</summary>
+    [Params(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.F16, GgmlType.BF16, GgmlType.F32)]
+    public GgmlType Type { get; set; }
+
+    /// <summary>The kernel width ("Best" for the machine's widest).</summary>
+    [Params("Best")]
+    public string Width { get; set; } = "Best";
+
+    /// <summary>Threads sharing each product.</summary>
+    [Params(1, 2)]
+    public int Threads { get; set; }
+
+    internal static long RowBytes(GgmlType type) => GgmlTypeInfo.Get(type).ByteCount(Columns);
+
+    internal static int RowsFor(GgmlType type) => (int)(TargetBytes / RowBytes(type));
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _rowBytes = RowBytes(Type);
+        _rows = RowsFor(Type);
+        long bytes = _rowBytes * _rows;
+        _weights = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+        var rng = new Random(1);
+        var span = new Span<byte>(_weights, (int)bytes);
+        rng.NextBytes(span);
+        var info = GgmlTypeInfo.Get(Type);
+        if (info.BlockSize > 1)
+        {
+            // Finite half scales wherever the format keeps them (the codes may be any bits).
+            int[] fields = Type switch { GgmlType.Q4_K or GgmlType.Q5_K => [0, 2], GgmlType.Q6_K => [208], _ => [0] };
+            for (long b = 0; b < bytes / info.BlockBytes; b++)
+            {
+                foreach (int f in fields)
+                {
+                    *(ushort*)(_weights + (b * info.BlockBytes) + f) = 0x2E66; // 0.1
+                }
+            }
+        }
+        else if (Type == GgmlType.F16)
+        {
+            for (long i = 0; i < bytes / 2; i++)
+            {
+                ((ushort*)_weights)[i] = (ushort)(0x2000 + (i & 0x0FFF));
+            }
+        }
+
+        _activationType = ActivationQuantizer.ActivationTypeFor(Type);
+        var x = new float[Columns];
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] = (float)(rng.NextDouble() - 0.5);
+        }
+
+        int xBytes = ActivationQuantizer.ByteCount(_activationType, Columns);
+        _x = (byte*)NativeMemory.AlignedAlloc((nuint)xBytes, 64);
+        ActivationQuantizer.Quantize(_activationType, x, new Span<byte>(_x, xBytes));
+        _y = (float*)NativeMemory.AlignedAlloc((nuint)(_rows * sizeof(float)), 64);
+        _pool = new ComputePool(Threads);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _pool.Dispose();
+        NativeMemory.AlignedFree(_weights);
+        NativeMemory.AlignedFree(_x);
+        NativeMemory.AlignedFree(_y);
+    }
+
+    private KernelWidth KernelWidth => Width == "Best" ? Kernel.Best : Enum.Parse<KernelWidth>(Width);
+
+    /// <summary>y = W x over the whole matrix.</summary>
+    [Benchmark]
+    public void MatVec() =>
+        ParallelMatVec.Run(_pool, Type, _weights, _rowBytes, Columns, _rows, _x, 0, 1, _y, 0, KernelWidth);
+
+    /// <summary>Columns of the GB/s and GFLOP/s figures, from the mean time and the matrix size.</summary>
+    private sealed class Config : ManualConfig
+    {
+        public Config()
+        {
+            AddColumn(new RateColumn("GB/s", c => RowBytes(Type(c)) * RowsFor(Type(c)) / 1e9));
+            AddColumn(new RateColumn("GFLOP/s", c => 2.0 * Columns * RowsFor(Type(c)) / 1e9));
+        }
+
+        private static GgmlType Type(BenchmarkCase c) => (GgmlType)c.Parameters["Type"];
+    }
+}
+
+/// <summary>The bandwidth ceiling: a vector sum over 128 MiB, with one and two threads.</summary>
+[Config(typeof(Config))]
+public unsafe class StreamingReadBenchmarks
+{
+    private byte* _data;
+    private ComputePool _pool = null!;
+    private float _sink;
+
+    /// <summary>Threads reading at once.</summary>
+    [Params(1, 2)]
+    public int Threads { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _data = (byte*)NativeMemory.AlignedAlloc((nuint)KernelBenchmarks.TargetBytes, 64);
+        new Span<byte>(_data, (int)KernelBenchmarks.TargetBytes).Fill(1);
+        _pool = new ComputePool(Threads);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _pool.Dispose();
+        NativeMemory.AlignedFree(_data);
+    }
+
+    private struct SumBody : IRangeBody
+    {
+        public byte* Data;
+        public float* Sums;
+
+        public readonly void Invoke(int start, int end)
+        {
+            // Chunks of 1 MiB: four independent accumulators of 512-bit loads.
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (long c = start; c < end; c++)
+            {
+                float* p = (float*)(Data + (c << 20));
+                for (int i = 0; i < (1 << 18); i += 64)
+                {
+                    a0 += Vector512.Load(p + i);
+                    a1 += Vector512.Load(p + i + 16);
+                    a2 += Vector512.Load(p + i + 32);
+                    a3 += Vector512.Load(p + i + 48);
+                }
+            }
+
+            Sums[start] = Vector512.Sum((a0 + a1) + (a2 + a3));
+        }
+    }
+
+    /// <summary>Reads every byte once.</summary>
+    [Benchmark]
+    public float StreamingRead()
+    {
+        float* sums = stackalloc float[128];
+        var body = new SumBody { Data = _data, Sums = sums };
+        _pool.For((int)(KernelBenchmarks.TargetBytes >> 20), 1, ref body);
+        _sink = sums[0];
+        return _sink;
+    }
+
+    private sealed class Config : ManualConfig
+    {
+        public Config() => AddColumn(new RateColumn("GB/s", _ => KernelBenchmarks.TargetBytes / 1e9));
+    }
+}
+
+/// <summary>A column of <c>amount per operation / mean seconds</c>.</summary>
+internal sealed class RateColumn(string name, Func<BenchmarkCase, double> amount) : IColumn
+{
+    public string Id => "Rate" + name;
+    public string ColumnName => name;
+    public bool AlwaysShow => true;
+    public ColumnCategory Category => ColumnCategory.Custom;
+    public int PriorityInCategory => 0;
+    public bool IsNumeric => true;
+    public UnitType UnitType => UnitType.Dimensionless;
+    public string Legend => $"{name}: per-operation amount divided by the mean time";
+
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase)
+    {
+        var report = summary[benchmarkCase];
+        double? ns = report?.ResultStatistics?.Mean;
+        return ns is > 0 ? (amount(benchmarkCase) / (ns.Value / 1e9)).ToString("F2", System.Globalization.CultureInfo.InvariantCulture) : "-";
+    }
+
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) => GetValue(summary, benchmarkCase);
+
+    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
+
+    public bool IsAvailable(Summary summary) => true;
+}
