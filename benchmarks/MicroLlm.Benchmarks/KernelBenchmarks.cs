@@ -215,3 +215,67 @@ internal sealed class RateColumn(string name, Func<BenchmarkCase, double> amount
 
     public bool IsAvailable(Summary summary) => true;
 }
+
+/// <summary>
+/// Q4_0 in the reference's two orders, one thread, 128 MiB: the 8-lane order (the default kernel) and the repacked
+/// kernels' sequential order (what models use for Q4_0 matrices of 8k rows), one row at a time.
+/// </summary>
+[Config(typeof(Config))]
+public unsafe class Q40OrderBenchmarks
+{
+    private byte* _weights;
+    private byte* _x;
+    private float* _y;
+    private readonly long _rowBytes = KernelBenchmarks.RowBytes(GgmlType.Q4_0);
+    private readonly int _rows = KernelBenchmarks.RowsFor(GgmlType.Q4_0);
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        long bytes = _rowBytes * _rows;
+        _weights = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+        new Random(1).NextBytes(new Span<byte>(_weights, (int)bytes));
+        for (long b = 0; b < bytes / 18; b++)
+        {
+            *(ushort*)(_weights + (b * 18)) = 0x2E66;
+        }
+
+        var x = new float[KernelBenchmarks.Columns];
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] = MathF.Sin(i);
+        }
+
+        int xBytes = ActivationQuantizer.ByteCount(GgmlType.Q8_0, x.Length);
+        _x = (byte*)NativeMemory.AlignedAlloc((nuint)xBytes, 64);
+        ActivationQuantizer.Quantize(GgmlType.Q8_0, x, new Span<byte>(_x, xBytes));
+        _y = (float*)NativeMemory.AlignedAlloc((nuint)(_rows * sizeof(float)), 64);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        NativeMemory.AlignedFree(_weights);
+        NativeMemory.AlignedFree(_x);
+        NativeMemory.AlignedFree(_y);
+    }
+
+    /// <summary>8-lane order, one row at a time.</summary>
+    [Benchmark(Baseline = true)]
+    public void Lanes() => MatVec.Compute(GgmlType.Q4_0, _weights, _rowBytes, KernelBenchmarks.Columns, 0, _rows, _x, _y, Kernel.Best);
+
+    /// <summary>Sequential order, one row at a time.</summary>
+    [Benchmark]
+    public void SequentialOneRow()
+    {
+        for (int r = 0; r < _rows; r++)
+        {
+            _y[r] = Q4_0Dot.DotSequential(_weights + (r * _rowBytes), _x, KernelBenchmarks.Columns / 32, Kernel.Best);
+        }
+    }
+
+    private sealed class Config : ManualConfig
+    {
+        public Config() => AddColumn(new RateColumn("GB/s", _ => KernelBenchmarks.RowBytes(GgmlType.Q4_0) * KernelBenchmarks.RowsFor(GgmlType.Q4_0) / 1e9));
+    }
+}
