@@ -6,7 +6,10 @@ namespace MicroLlm.Kernels;
 /// <summary>
 /// Q6_K weights (210-byte super-blocks of 256: 128 bytes of low nibbles, 64 bytes of 2-bit high parts, 16 signed
 /// scales, half d) against Q8_K activations: <c>d_x · d · Σ_g scale_g (Σ code·x − 32 · bsum_g)</c>, the inner sums in
-/// integers (codes 0..63 go through the unsigned × signed multiply-add; the −32 offset comes from the activation sums).
+/// integers (codes 0..63 go through the unsigned × signed multiply-add, minus 32 · x through a second one). Every
+/// width accumulates in the order of the reference's <c>ggml_vec_dot_q6_K_q8_K</c> (AVX2): eight integer lanes per
+/// super-block (elements 4k..4k+3 of each 32 in lane k, offset included), one 8-lane FMA per super-block; the bits of
+/// <c>Numerics/ReferenceDot.Q6_K</c>.
 /// </summary>
 internal static unsafe class Q6_KDot
 {
@@ -21,61 +24,62 @@ internal static unsafe class Q6_KDot
         _ => DotScalar(w, x, blocks),
     };
 
-    /// <summary>Σ_g scale_g · bsum_g over the 16 groups of 16.</summary>
+    /// <summary>One stripe of 16 codes: Σ scale · (code − 32) · x in four 32-bit lanes (the −32 through the activations).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int OffsetSum(sbyte* scales, short* bsums)
-    {
-        int s = 0;
-        for (int g = 0; g < 16; g++)
-        {
-            s += scales[g] * bsums[g];
-        }
+    private static Vector128<int> Stripe128(Vector128<byte> codes, Vector128<sbyte> x, Vector128<byte> offset, sbyte scale) =>
+        MatVec.Widen(MatVec.MulAdd(codes, x) - MatVec.MulAdd(offset, x), Vector128.Create((short)scale));
 
-        return s;
-    }
+    /// <summary>One stripe of 32 codes: Σ scale · (code − 32) · x in eight 32-bit lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Stripe256(Vector256<byte> codes, Vector256<sbyte> x, Vector256<byte> offset, Vector256<short> scales) =>
+        MatVec.Widen(MatVec.MulAdd(codes, x) - MatVec.MulAdd(offset, x), scales);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Scale(byte* w, byte* x) => *(float*)x * HalfBits.ToSingle(*(ushort*)(w + 208));
 
     private static float DotScalar(byte* w, byte* x, int blocks)
     {
-        float sum = 0;
+        float* acc = stackalloc float[8];
+        int* lanes = stackalloc int[8];
+        new Span<float>(acc, 8).Clear();
         for (int b = 0; b < blocks; b++, w += WBytes, x += XBytes)
         {
             sbyte* scales = (sbyte*)(w + 192);
             sbyte* xq = (sbyte*)(x + 4);
-            int sumi = 0;
+            new Span<int>(lanes, 8).Clear();
             for (int g = 0; g < 16; g++)
             {
                 int half = g / 8, s = g % 8 / 2, first = 16 * (g % 2);
                 byte* lo = w + (64 * half) + (32 * (s % 2)) + first;
                 byte* hi = w + 128 + (32 * half) + first;
-                int group = 0;
                 for (int i = 0; i < 16; i++)
                 {
                     int code = ((lo[i] >> (4 * (s / 2))) & 0x0F) | (((hi[i] >> (2 * s)) & 3) << 4);
-                    group += code * xq[(16 * g) + i];
+                    lanes[(first + i) / 4] += scales[g] * (code - 32) * xq[(16 * g) + i];
                 }
-
-                sumi += scales[g] * group;
             }
 
-            sum += Scale(w, x) * (sumi - (32 * OffsetSum(scales, (short*)(x + 260))));
+            float d = Scale(w, x);
+            for (int lane = 0; lane < 8; lane++)
+            {
+                acc[lane] = MathF.FusedMultiplyAdd(d, lanes[lane], acc[lane]);
+            }
         }
 
-        return sum;
+        return MatVec.Reduce8(acc);
     }
 
     private static float Dot128(byte* w, byte* x, int blocks)
     {
         var low = Vector128.Create((byte)0x0F);
         var three = Vector128.Create((byte)3);
-        Vector128<float> acc = default;
+        var offset = Vector128.Create((byte)32);
+        Vector128<float> acc0 = default, acc1 = default; // lanes 0-3 (elements 0-15 of each 32) and 4-7
         for (int b = 0; b < blocks; b++, w += WBytes, x += XBytes)
         {
             sbyte* scales = (sbyte*)(w + 192);
             sbyte* xq = (sbyte*)(x + 4);
-            Vector128<int> sumi = default;
+            Vector128<int> sumi0 = default, sumi1 = default;
             for (int half = 0; half < 2; half++)
             {
                 for (int f = 0; f < 32; f += 16)
@@ -85,24 +89,34 @@ internal static unsafe class Q6_KDot
                     var qh = Vector128.Load(w + 128 + (32 * half) + f);
                     int g = (8 * half) + (f / 16);
                     sbyte* xs = xq + (128 * half) + f;
-                    sumi += MatVec.Widen(MatVec.MulAdd((ql0 & low) | ((qh & three) << 4), Vector128.Load(xs)), Vector128.Create((short)scales[g]))
-                        + MatVec.Widen(MatVec.MulAdd((ql1 & low) | (((qh >>> 2) & three) << 4), Vector128.Load(xs + 32)), Vector128.Create((short)scales[g + 2]))
-                        + MatVec.Widen(MatVec.MulAdd((ql0 >>> 4) | (((qh >>> 4) & three) << 4), Vector128.Load(xs + 64)), Vector128.Create((short)scales[g + 4]))
-                        + MatVec.Widen(MatVec.MulAdd((ql1 >>> 4) | ((qh >>> 6) << 4), Vector128.Load(xs + 96)), Vector128.Create((short)scales[g + 6]));
+                    var part = Stripe128((ql0 & low) | ((qh & three) << 4), Vector128.Load(xs), offset, scales[g])
+                        + Stripe128((ql1 & low) | (((qh >>> 2) & three) << 4), Vector128.Load(xs + 32), offset, scales[g + 2])
+                        + Stripe128((ql0 >>> 4) | (((qh >>> 4) & three) << 4), Vector128.Load(xs + 64), offset, scales[g + 4])
+                        + Stripe128((ql1 >>> 4) | ((qh >>> 6) << 4), Vector128.Load(xs + 96), offset, scales[g + 6]);
+                    if (f == 0)
+                    {
+                        sumi0 += part;
+                    }
+                    else
+                    {
+                        sumi1 += part;
+                    }
                 }
             }
 
-            float d = Scale(w, x);
-            acc = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(sumi - Vector128.CreateScalar(32 * OffsetSum(scales, (short*)(x + 260)))), Vector128.Create(d), acc);
+            var d = Vector128.Create(Scale(w, x));
+            acc0 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(sumi0), d, acc0);
+            acc1 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(sumi1), d, acc1);
         }
 
-        return MatVec.Sum(acc);
+        return MatVec.Sum(Vector256.Create(acc0, acc1));
     }
 
     private static float Dot256(byte* w, byte* x, int blocks)
     {
         var low = Vector256.Create((byte)0x0F);
         var three = Vector256.Create((byte)3);
+        var offset = Vector256.Create((byte)32);
         Vector256<float> acc = default;
         for (int b = 0; b < blocks; b++, w += WBytes, x += XBytes)
         {
@@ -116,14 +130,14 @@ internal static unsafe class Q6_KDot
                 var qh = Vector256.Load(w + 128 + (32 * half));
                 sbyte* sc = scales + (8 * half);
                 sbyte* xs = xq + (128 * half);
-                sumi += MatVec.Widen(MatVec.MulAdd((ql0 & low) | ((qh & three) << 4), Vector256.Load(xs)), Pair(sc[0], sc[1]))
-                    + MatVec.Widen(MatVec.MulAdd((ql1 & low) | (((qh >>> 2) & three) << 4), Vector256.Load(xs + 32)), Pair(sc[2], sc[3]))
-                    + MatVec.Widen(MatVec.MulAdd((ql0 >>> 4) | (((qh >>> 4) & three) << 4), Vector256.Load(xs + 64)), Pair(sc[4], sc[5]))
-                    + MatVec.Widen(MatVec.MulAdd((ql1 >>> 4) | ((qh >>> 6) << 4), Vector256.Load(xs + 96)), Pair(sc[6], sc[7]));
+                sumi += Stripe256((ql0 & low) | ((qh & three) << 4), Vector256.Load(xs), offset, Pair(sc[0], sc[1]))
+                    + Stripe256((ql1 & low) | (((qh >>> 2) & three) << 4), Vector256.Load(xs + 32), offset, Pair(sc[2], sc[3]))
+                    + Stripe256((ql0 >>> 4) | (((qh >>> 4) & three) << 4), Vector256.Load(xs + 64), offset, Pair(sc[4], sc[5]))
+                    + Stripe256((ql1 >>> 4) | ((qh >>> 6) << 4), Vector256.Load(xs + 96), offset, Pair(sc[6], sc[7]));
             }
 
             float d = Scale(w, x);
-            acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sumi - Vector256.CreateScalar(32 * OffsetSum(scales, (short*)(x + 260)))), Vector256.Create(d), acc);
+            acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sumi), Vector256.Create(d), acc);
         }
 
         return MatVec.Sum(acc);
@@ -136,7 +150,8 @@ internal static unsafe class Q6_KDot
     {
         var low = Vector512.Create((byte)0x0F);
         var three = Vector512.Create((byte)3);
-        Vector512<float> acc = default;
+        var offset = Vector512.Create((byte)32);
+        Vector256<float> acc = default;
         for (int b = 0; b < blocks; b++, w += WBytes, x += XBytes)
         {
             sbyte* scales = (sbyte*)(w + 192);
@@ -149,12 +164,15 @@ internal static unsafe class Q6_KDot
                 var qh = Vector512.Create(h, h >>> 2);               // stripe 0's and 1's high parts in bits 0-1
                 sbyte* sc = scales + (8 * half);
                 sbyte* xs = xq + (128 * half);
-                sumi += MatVec.Widen(MatVec.MulAdd((ql & low) | ((qh & three) << 4), Vector512.Load(xs)), Quad(sc))
-                    + MatVec.Widen(MatVec.MulAdd((ql >>> 4) | (((qh >>> 4) & three) << 4), Vector512.Load(xs + 64)), Quad(sc + 4));
+                var x01 = Vector512.Load(xs);
+                var x23 = Vector512.Load(xs + 64);
+                sumi += MatVec.Widen(MatVec.MulAdd((ql & low) | ((qh & three) << 4), x01) - MatVec.MulAdd(offset, x01), Quad(sc))
+                    + MatVec.Widen(MatVec.MulAdd((ql >>> 4) | (((qh >>> 4) & three) << 4), x23) - MatVec.MulAdd(offset, x23), Quad(sc + 4));
             }
 
             float d = Scale(w, x);
-            acc = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(sumi - Vector512.CreateScalar(32 * OffsetSum(scales, (short*)(x + 260)))), Vector512.Create(d), acc);
+            // Both halves hold lanes 0-7 of different stripes: integer sums first, then the reference's 8-lane FMA.
+            acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sumi.GetLower() + sumi.GetUpper()), Vector256.Create(d), acc);
         }
 
         return MatVec.Sum(acc);
