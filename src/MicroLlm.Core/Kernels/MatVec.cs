@@ -14,7 +14,7 @@ namespace MicroLlm.Kernels;
 /// One file per weight format holds that format's dot product at every <see cref="KernelWidth"/>: integer dot products
 /// (unsigned × signed byte pairs summed to 16 then 32 bits, one float multiply per block) for the quantized formats,
 /// float FMA for F32/F16/BF16. Vector widths sum in a different order from the scalar path, so results agree to float
-/// rounding, not bit for bit; any one width gives the same bits on every run and thread count. Q4_0, Q8_0, Q4_K, Q6_K
+/// rounding, not bit for bit; any one width gives the same bits on every run and thread count. Q4_0, Q8_0, Q4_K, Q5_K, Q6_K
 /// accumulate in the reference runtime's order at every width and give the bits of <c>Numerics/ReferenceDot</c>,
 /// the numerics contract of docs/ARCHITECTURE.md.
 /// </remarks>

@@ -9,8 +9,8 @@ namespace MicroLlm.Kernels;
 /// <c>d_x · (d · Σ_g scale_g Σ q·x − dmin · Σ_g min_g · bsum_g)</c>, the inner sums in integers. Every width
 /// accumulates in the order of the reference's <c>ggml_vec_dot_q4_K_q8_K</c> (AVX2): eight integer lanes per
 /// super-block (element 4k..4k+3 of each group of 32 in lane k), one 8-lane FMA per super-block, the minimums in four
-/// FMA lanes; the bits of <c>Numerics/ReferenceDot.Q4_K</c>. Q5_K shares the code (its reference contracts the
-/// minimum term differently, so Q5_K agrees with its reference to rounding only).
+/// FMA lanes; the bits of <c>Numerics/ReferenceDot.Q4_K</c>. Q5_K shares the code, with its reference's single
+/// contracted FMA for the minimums (<see cref="AccumulateMinimums"/>), and gives the bits of <c>ReferenceDot.Q5_K</c>.
 /// </summary>
 internal static unsafe class Q4_KDot
 {
@@ -42,12 +42,26 @@ internal static unsafe class Q4_KDot
     }
 
     /// <summary>
-    /// The minimums' part, as the reference accumulates it: four float lanes, lane m taking
-    /// <c>fma(−d_x · dmin, min_2m · bsum(2m) + min_2m+1 · bsum(2m+1), lane)</c>, bsum(k) the 32-element sum.
+    /// The minimums' part, as the reference accumulates it. Q4_K: four float lanes, lane m taking
+    /// <c>fma(−d_x · dmin, min_2m · bsum(2m) + min_2m+1 · bsum(2m+1), lane)</c>, bsum(k) the 32-element sum. Q5_K
+    /// (<paramref name="fifthBits"/>): one float, <c>fma(−d_x · dmin, Σ_k min_k · bsum(k), lanes[0])</c>, the FMA the
+    /// reference's compiler contracts its minimum term into.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void AccumulateMinimums(float negativeDmin, byte* mins, short* bsums, float* lanes)
+    internal static void AccumulateMinimums(bool fifthBits, float negativeDmin, byte* mins, short* bsums, float* lanes)
     {
+        if (fifthBits)
+        {
+            int sum = 0;
+            for (int k = 0; k < 8; k++)
+            {
+                sum += mins[k] * (bsums[2 * k] + bsums[(2 * k) + 1]);
+            }
+
+            lanes[0] = MathF.FusedMultiplyAdd(negativeDmin, sum, lanes[0]);
+            return;
+        }
+
         for (int m = 0; m < 4; m++)
         {
             int prod = (mins[2 * m] * (bsums[4 * m] + bsums[(4 * m) + 1])) + (mins[(2 * m) + 1] * (bsums[(4 * m) + 2] + bsums[(4 * m) + 3]));
@@ -56,7 +70,7 @@ internal static unsafe class Q4_KDot
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float SumMinimums(float* lanes) => (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]);
+    private static float FinishMinimums(bool fifthBits, float* lanes) => fifthBits ? lanes[0] : (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]);
 
     /// <summary>Shared by Q4_K and Q5_K (<paramref name="fifthBits"/>: codes gain bit 4 from the <c>qh</c> bytes).</summary>
     internal static float DotScalar(byte* w, byte* x, int blocks, bool fifthBits)
@@ -96,10 +110,10 @@ internal static unsafe class Q4_KDot
                 acc[lane] = MathF.FusedMultiplyAdd(d, lanes[lane], acc[lane]);
             }
 
-            AccumulateMinimums(-dx * HalfBits.ToSingle(*(ushort*)(w + 2)), sm + 8, (short*)(x + 260), accMin);
+            AccumulateMinimums(fifthBits, -dx * HalfBits.ToSingle(*(ushort*)(w + 2)), sm + 8, (short*)(x + 260), accMin);
         }
 
-        return MatVec.Reduce8(acc) + SumMinimums(accMin);
+        return MatVec.Reduce8(acc) + FinishMinimums(fifthBits, accMin);
     }
 
     internal static float Dot128(byte* w, byte* x, int blocks, bool fifthBits)
@@ -149,10 +163,10 @@ internal static unsafe class Q4_KDot
             var d = Vector128.Create(dx * HalfBits.ToSingle(*(ushort*)w));
             acc0 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(sumi0), d, acc0);
             acc1 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(sumi1), d, acc1);
-            AccumulateMinimums(-dx * HalfBits.ToSingle(*(ushort*)(w + 2)), sm + 8, (short*)(x + 260), accMin);
+            AccumulateMinimums(fifthBits, -dx * HalfBits.ToSingle(*(ushort*)(w + 2)), sm + 8, (short*)(x + 260), accMin);
         }
 
-        return MatVec.Sum(Vector256.Create(acc0, acc1)) + SumMinimums(accMin);
+        return MatVec.Sum(Vector256.Create(acc0, acc1)) + FinishMinimums(fifthBits, accMin);
     }
 
     internal static float Dot256(byte* w, byte* x, int blocks, bool fifthBits)
@@ -188,10 +202,10 @@ internal static unsafe class Q4_KDot
 
             float dx = *(float*)x;
             acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sumi), Vector256.Create(dx * HalfBits.ToSingle(*(ushort*)w)), acc);
-            AccumulateMinimums(-dx * HalfBits.ToSingle(*(ushort*)(w + 2)), sm + 8, (short*)(x + 260), accMin);
+            AccumulateMinimums(fifthBits, -dx * HalfBits.ToSingle(*(ushort*)(w + 2)), sm + 8, (short*)(x + 260), accMin);
         }
 
-        return MatVec.Sum(acc) + SumMinimums(accMin);
+        return MatVec.Sum(acc) + FinishMinimums(fifthBits, accMin);
     }
 
     internal static float Dot512(byte* w, byte* x, int blocks, bool fifthBits)
@@ -240,9 +254,9 @@ internal static unsafe class Q4_KDot
             float dx = *(float*)x;
             // Both halves hold lanes 0-7 of different groups: integer sums first, then the reference's 8-lane FMA.
             acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sumi.GetLower() + sumi.GetUpper()), Vector256.Create(dx * HalfBits.ToSingle(*(ushort*)w)), acc);
-            AccumulateMinimums(-dx * HalfBits.ToSingle(*(ushort*)(w + 2)), sm + 8, (short*)(x + 260), accMin);
+            AccumulateMinimums(fifthBits, -dx * HalfBits.ToSingle(*(ushort*)(w + 2)), sm + 8, (short*)(x + 260), accMin);
         }
 
-        return MatVec.Sum(acc) + SumMinimums(accMin);
+        return MatVec.Sum(acc) + FinishMinimums(fifthBits, accMin);
     }
 }

@@ -139,7 +139,7 @@ internal sealed unsafe class WeightMatrix
             TensorPrimitives.ConvertToSingle(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(quantized), widened);
         }
 
-        if (Kernel.Current != KernelWidth.Scalar && Type is GgmlType.Q4_0 or GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q6_K)
+        if (Kernel.Current != KernelWidth.Scalar && Type is GgmlType.Q4_0 or GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K)
         {
             // The SIMD kernels sum in the reference's order (bit for bit, tested against ReferenceDot); the scalar
             // width keeps ReferenceDot itself as the oracle path.

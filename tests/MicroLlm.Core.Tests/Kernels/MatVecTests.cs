@@ -96,7 +96,7 @@ public unsafe class MatVecTests
 
     private static IEnumerable<TestCaseData> ReferenceOrderCases()
     {
-        foreach (var (type, sequential) in new[] { (GgmlType.Q4_0, false), (GgmlType.Q4_0, true), (GgmlType.Q8_0, false), (GgmlType.Q4_K, false), (GgmlType.Q6_K, false) })
+        foreach (var (type, sequential) in new[] { (GgmlType.Q4_0, false), (GgmlType.Q4_0, true), (GgmlType.Q8_0, false), (GgmlType.Q4_K, false), (GgmlType.Q5_K, false), (GgmlType.Q6_K, false) })
         {
             foreach (var width in Kernel.Supported)
             {
