@@ -5,13 +5,84 @@ namespace MicroLlm.Kernels;
 
 /// <summary>
 /// Dot products of F32, F16 and BF16 weight rows with float activations (already rounded to the weight's type): the
-/// weights are widened to float in registers and multiplied with FMA into four accumulators.
+/// weights are widened to float in registers and multiplied with FMA. F32 and F16 rows whose length is a multiple of
+/// 16 follow the reference's tinyBLAS order (16 lanes, one chain) at every width; other lengths and BF16 use four
+/// accumulators.
 /// </summary>
 internal static unsafe class FloatDot
 {
+    /// <summary>Σ of sixteen lanes in the reference's tree (<c>ReferenceMath.Reduce16</c>).</summary>
+    private static float Reduce16(Vector256<float> lo, Vector256<float> hi)
+    {
+        var t = lo + hi;                              // t_i = l_{8+i} + l_i
+        return MatVec.Sum(t);                         // s_i = t_{4+i} + t_i, then (s0 + s2) + (s1 + s3)
+    }
+
+    /// <summary>
+    /// tinyBLAS's order for rows whose length is a multiple of 16 (the reference's F32/F16 products): lane i of 16
+    /// accumulates elements 16c + i with FMA, then the 16-lane tree; the bits of <c>Numerics/ReferenceDot.F32</c>.
+    /// <paramref name="half"/>: the weights are halves, widened exactly.
+    /// </summary>
+    private static float Lanes16(byte* w, float* x, int n, KernelWidth width, bool half)
+    {
+        if (width == KernelWidth.Vector512)
+        {
+            var acc = Vector512<float>.Zero;
+            for (int c = 0; c < n; c += 16)
+            {
+                var wv = half ? HalfBits.ToSingle(Avx512F.ConvertToVector512UInt32(Vector256.Load((ushort*)w + c))) : Vector512.Load((float*)w + c);
+                acc = Vector512.FusedMultiplyAdd(wv, Vector512.Load(x + c), acc);
+            }
+
+            return Reduce16(acc.GetLower(), acc.GetUpper());
+        }
+
+        if (width == KernelWidth.Vector256)
+        {
+            Vector256<float> lo = default, hi = default;
+            for (int c = 0; c < n; c += 16)
+            {
+                Vector256<float> w0, w1;
+                if (half)
+                {
+                    w0 = HalfBits.ToSingle(Avx2.ConvertToVector256Int32(Vector128.Load((ushort*)w + c)).AsUInt32());
+                    w1 = HalfBits.ToSingle(Avx2.ConvertToVector256Int32(Vector128.Load((ushort*)w + c + 8)).AsUInt32());
+                }
+                else
+                {
+                    w0 = Vector256.Load((float*)w + c);
+                    w1 = Vector256.Load((float*)w + c + 8);
+                }
+
+                lo = Vector256.FusedMultiplyAdd(w0, Vector256.Load(x + c), lo);
+                hi = Vector256.FusedMultiplyAdd(w1, Vector256.Load(x + c + 8), hi);
+            }
+
+            return Reduce16(lo, hi);
+        }
+
+        float* lanes = stackalloc float[16];
+        new Span<float>(lanes, 16).Clear();
+        for (int c = 0; c < n; c += 16)
+        {
+            for (int i = 0; i < 16; i++)
+            {
+                float wi = half ? HalfBits.ToSingle(((ushort*)w)[c + i]) : ((float*)w)[c + i];
+                lanes[i] = MathF.FusedMultiplyAdd(wi, x[c + i], lanes[i]);
+            }
+        }
+
+        return Reduce16(Vector256.Load(lanes), Vector256.Load(lanes + 8));
+    }
+
     /// <summary>Σ w[i] x[i] over <paramref name="n"/> floats.</summary>
     public static float F32(float* w, float* x, int n, KernelWidth width)
     {
+        if (n % 16 == 0)
+        {
+            return Lanes16((byte*)w, x, n, width, half: false);
+        }
+
         int i = 0;
         float sum = 0;
         if (width == KernelWidth.Vector512)
@@ -65,6 +136,11 @@ internal static unsafe class FloatDot
     /// <summary>Σ half(w[i]) x[i] over <paramref name="n"/> values; <paramref name="w"/> holds little-endian halves.</summary>
     public static float F16(byte* w, float* x, int n, KernelWidth width)
     {
+        if (n % 16 == 0)
+        {
+            return Lanes16(w, x, n, width, half: true);
+        }
+
         ushort* h = (ushort*)w;
         int i = 0;
         float sum = 0;

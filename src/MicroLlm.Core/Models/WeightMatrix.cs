@@ -139,14 +139,19 @@ internal sealed unsafe class WeightMatrix
             TensorPrimitives.ConvertToSingle(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(quantized), widened);
         }
 
-        if (Kernel.Current != KernelWidth.Scalar && Type is GgmlType.Q4_0 or GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K)
+        bool floatWeights = Type is GgmlType.F32 or GgmlType.F16;
+        if (Kernel.Current != KernelWidth.Scalar
+            && (Type is GgmlType.Q4_0 or GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K || (floatWeights && cols % 16 == 0)))
         {
             // The SIMD kernels sum in the reference's order (bit for bit, tested against ReferenceDot); the scalar
-            // width keeps ReferenceDot itself as the oracle path.
+            // width keeps ReferenceDot itself as the oracle path. F16 activations go in widened to floats.
             fixed (byte* qp = quantized)
+            fixed (float* wp = scratch.Rounded)
             fixed (float* yp = y)
             {
-                ParallelMatVec.Run(ComputePool.ForThreads(threads), Type, _data, _rowBytes, cols, Rows, qp, stride, count, yp, Rows, Kernel.Current, InterleavedQ4_0);
+                byte* xp = Type == GgmlType.F16 ? (byte*)wp : qp;
+                int xStride = Type == GgmlType.F16 ? cols * sizeof(float) : stride;
+                ParallelMatVec.Run(ComputePool.ForThreads(threads), Type, _data, _rowBytes, cols, Rows, xp, xStride, count, yp, Rows, Kernel.Current, InterleavedQ4_0);
             }
 
             return;
