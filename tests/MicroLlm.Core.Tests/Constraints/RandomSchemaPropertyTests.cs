@@ -156,4 +156,18 @@ public class RandomSchemaPropertyTests
             }
         });
     }
+
+    // Found by the property above: ECMAScript's \s includes U+FEFF, .NET's does not; the validator reads the pattern as ECMAScript.
+    [TestCase("^\\w\\s\\w$", "_\uFEFFq", true)]
+    [TestCase("^\\w\\s\\w$", "a\u00A0b", true)]
+    [TestCase("^\\w$", "\u0995", false)]
+    [TestCase("^\\W$", "\u0995", true)]
+    [TestCase("^\\d$", "\u09E9", false)]
+    [TestCase("^[\\d-]+$", "1-2", true)]
+    public void TheValidatorReadsPatternsAsEcmaScript(string pattern, string text, bool matches)
+    {
+        using var schema = JsonDocument.Parse(new JsonObject { ["type"] = "string", ["pattern"] = pattern }.ToJsonString());
+        using var value = JsonDocument.Parse(JsonValue.Create(text)!.ToJsonString());
+        Assert.That(SchemaValidator.Validate(schema.RootElement, value.RootElement) is null, Is.EqualTo(matches));
+    }
 }

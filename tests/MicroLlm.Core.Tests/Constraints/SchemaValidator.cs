@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
@@ -200,7 +201,7 @@ internal static class SchemaValidator
             return $"{at}: length {length} > maxLength";
         }
 
-        if (schema.TryGetProperty("pattern", out var pattern) && !Regex.IsMatch(s, pattern.GetString()!, RegexOptions.CultureInvariant))
+        if (schema.TryGetProperty("pattern", out var pattern) && !Regex.IsMatch(s, EcmaScriptToDotNet(pattern.GetString()!), RegexOptions.CultureInvariant))
         {
             return $"{at}: '{s}' does not match /{pattern.GetString()}/";
         }
@@ -222,6 +223,58 @@ internal static class SchemaValidator
         }
 
         return null;
+    }
+
+    // ECMAScript (JSON Schema's dialect) and .NET disagree on \d \w \s: ECMAScript's are ASCII digits, ASCII word
+    // characters and a fixed Unicode space set that includes U+FEFF; .NET's are Unicode categories without U+FEFF.
+    private const string EcmaSpaces = "\\t-\\r \\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF";
+
+    /// <summary>Rewrites ECMAScript's shorthand classes as explicit .NET classes, so the check uses the pattern's own dialect.</summary>
+    internal static string EcmaScriptToDotNet(string pattern)
+    {
+        var sb = new StringBuilder();
+        bool inClass = false;
+        for (int i = 0; i < pattern.Length; i++)
+        {
+            char c = pattern[i];
+            if (c == '\\' && i + 1 < pattern.Length)
+            {
+                char e = pattern[++i];
+                string? set = e switch { 'd' or 'D' => "0-9", 'w' or 'W' => "a-zA-Z0-9_", 's' or 'S' => EcmaSpaces, _ => null };
+                if (set is null)
+                {
+                    sb.Append('\\').Append(e);
+                }
+                else if (inClass)
+                {
+                    if (char.IsUpper(e))
+                    {
+                        throw new NotSupportedException($"negated shorthand \\{e} inside a class: {pattern}");
+                    }
+
+                    sb.Append(set);
+                }
+                else
+                {
+                    sb.Append(char.IsUpper(e) ? "[^" : "[").Append(set).Append(']');
+                }
+
+                continue;
+            }
+
+            if (c == '[' && !inClass)
+            {
+                inClass = true;
+            }
+            else if (c == ']' && inClass)
+            {
+                inClass = false;
+            }
+
+            sb.Append(c);
+        }
+
+        return sb.ToString();
     }
 
     private static Regex TimeRegex() => new("^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$");
