@@ -76,7 +76,7 @@ internal static class AlertCommand
 
             if (parse.GetValue(example) is { } name)
             {
-                stdout.WriteLine(catalog.GetType(name).ExampleJson);
+                stdout.WriteLine(catalog.GetAlertType(name).ExampleJson);
                 return 0;
             }
 

@@ -22,7 +22,7 @@ public class CatalogTests
     public void ExampleRendersVerifiedNfcTextInBothLanguages(string type)
     {
         var catalog = AlertCatalog.Default;
-        var ev = AlertEvent.Parse(catalog.GetType(type).ExampleJson);
+        var ev = AlertEvent.Parse(catalog.GetAlertType(type).ExampleJson);
         var verifier = new AlertVerifier();
         foreach (var language in new[] { AlertLanguage.English, AlertLanguage.Bangla })
         {
@@ -72,7 +72,7 @@ public class CatalogTests
         var one = AlertEvent.Parse("""{"type": "intrusion", "severity": "high", "location": "Gate 4", "time": "2026-11-22T02:20:00+06:00", "sensor": "CAM-G4", "persons": 1, "action": "send_security"}""");
         Assert.That(AlertCatalog.Default.RenderTemplate(one, AlertLanguage.English), Does.Contain("1 person seen"));
         Assert.That(AlertCatalog.Default.RenderTemplate(one, AlertLanguage.Bangla), Does.Contain("১ জন অনুপ্রবেশকারী"));
-        var fire = AlertEvent.Parse(AlertCatalog.Default.GetType("fire").ExampleJson);
+        var fire = AlertEvent.Parse(AlertCatalog.Default.GetAlertType("fire").ExampleJson);
         Assert.That(AlertCatalog.Default.RenderTemplate(fire, AlertLanguage.Bangla), Does.Contain("৩টি ইউনিট"));
         Assert.That(AlertCatalog.Default.RenderTemplate(fire, AlertLanguage.English), Does.Contain("3 fire units"));
     }
@@ -121,7 +121,7 @@ public class CatalogTests
             }]}
             """);
         Assert.That(catalog.TypeNames, Does.Contain("landslide").And.Contain("fire"));
-        var ev = AlertEvent.Parse(catalog.GetType("landslide").ExampleJson, catalog);
+        var ev = AlertEvent.Parse(catalog.GetAlertType("landslide").ExampleJson, catalog);
         Assert.That(catalog.RenderTemplate(ev, AlertLanguage.Bangla), Does.Contain("ভোর ৫টা ১০ মিনিট"));
         Assert.That(AlertCatalog.Default.TypeNames, Does.Not.Contain("landslide"));
     }

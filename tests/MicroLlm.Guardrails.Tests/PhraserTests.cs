@@ -7,7 +7,7 @@ namespace MicroLlm.Guardrails.Tests;
 
 public class PhraserTests
 {
-    private static AlertEvent Example(string type) => AlertEvent.Parse(AlertCatalog.Default.GetType(type).ExampleJson);
+    private static AlertEvent Example(string type) => AlertEvent.Parse(AlertCatalog.Default.GetAlertType(type).ExampleJson);
 
     private static readonly string[] Types = [.. AlertCatalog.Default.TypeNames];
 

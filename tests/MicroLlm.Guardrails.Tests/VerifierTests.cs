@@ -4,7 +4,7 @@ namespace MicroLlm.Guardrails.Tests;
 
 public class VerifierTests
 {
-    private static readonly AlertEvent Fire = AlertEvent.Parse(AlertCatalog.Default.GetType("fire").ExampleJson);
+    private static readonly AlertEvent Fire = AlertEvent.Parse(AlertCatalog.Default.GetAlertType("fire").ExampleJson);
     private static readonly string En = AlertCatalog.Default.RenderTemplate(Fire, AlertLanguage.English);
     private static readonly string Bn = AlertCatalog.Default.RenderTemplate(Fire, AlertLanguage.Bangla);
 

@@ -51,14 +51,14 @@ public sealed class AlertCatalog
     /// <param name="name">The type name, e.g. <c>fire</c>.</param>
     /// <param name="type">The type, when found.</param>
     /// <returns>Whether the catalogue has the type.</returns>
-    public bool TryGetType(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out AlertTypeDefinition? type) => _types.TryGetValue(name, out type);
+    public bool TryGetAlertType(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out AlertTypeDefinition? type) => _types.TryGetValue(name, out type);
 
     /// <summary>The type of that name.</summary>
     /// <param name="name">The type name.</param>
     /// <returns>The type.</returns>
     /// <exception cref="ArgumentException">No such type; the message lists the known ones.</exception>
-    public AlertTypeDefinition GetType(string name) =>
-        TryGetType(name, out var type) ? type : throw new ArgumentException($"Unknown alert type '{name}'; use one of: {string.Join(", ", TypeNames)}.", nameof(name));
+    public AlertTypeDefinition GetAlertType(string name) =>
+        TryGetAlertType(name, out var type) ? type : throw new ArgumentException($"Unknown alert type '{name}'; use one of: {string.Join(", ", TypeNames)}.", nameof(name));
 
     internal bool HasUnit(string name) => Units.ContainsKey(name);
 

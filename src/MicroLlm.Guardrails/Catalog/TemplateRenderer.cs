@@ -14,7 +14,7 @@ internal static class TemplateRenderer
 
     public static string Render(AlertCatalog catalog, AlertEvent ev, AlertLanguage language, AlertPolicy? policy)
     {
-        var type = catalog.GetType(ev.Type);
+        var type = catalog.GetAlertType(ev.Type);
         string template = type.Templates[language];
         var sb = new StringBuilder(template.Length + 128);
         int i = 0;

@@ -71,7 +71,7 @@ internal static partial class EventValidator
         {
             errors.Add(new("$.type", "type_mismatch", $"'type' must be a string, not {Describe(typeElement.ValueKind)}."));
         }
-        else if (!catalog.TryGetType(typeElement.GetString()!, out type))
+        else if (!catalog.TryGetAlertType(typeElement.GetString()!, out type))
         {
             errors.Add(new("$.type", "unknown_type", $"Unknown alert type '{Truncate(typeElement.GetString()!)}'; use one of: {string.Join(", ", catalog.TypeNames)}."));
         }

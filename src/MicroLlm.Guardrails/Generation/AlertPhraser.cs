@@ -96,7 +96,7 @@ public sealed partial class AlertPhraser
     {
         ArgumentNullException.ThrowIfNull(alertEvent);
         var clock = Stopwatch.StartNew();
-        _catalog.GetType(alertEvent.Type);
+        _catalog.GetAlertType(alertEvent.Type);
         var redactions = new List<string>();
         AlertEvent ev = _policy.RedactPii ? Redact(alertEvent, redactions) : alertEvent;
         var attempts = new List<AlertAttempt>();

@@ -46,7 +46,7 @@ internal static class AlertPrompt
 
     private static List<(string Name, string[] Values)> Facts(AlertCatalog catalog, AlertPolicy policy, AlertEvent ev, AlertLanguage language)
     {
-        var type = catalog.GetType(ev.Type);
+        var type = catalog.GetAlertType(ev.Type);
         var facts = new List<(string, string[])>
         {
             ("severity_label", [catalog.Severities[(ev.Severity, language)].Label]),
@@ -82,7 +82,7 @@ internal static class AlertPrompt
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
-            w.WriteString("alert_type", catalog.GetType(ev.Type).GetTitle(language));
+            w.WriteString("alert_type", catalog.GetAlertType(ev.Type).GetTitle(language));
             foreach (var (name, values) in Facts(catalog, policy, ev, language))
             {
                 if (name == "required_phrases")

@@ -58,7 +58,7 @@ public sealed partial class AlertVerifier
 
     internal VerificationReport Verify(AlertEvent ev, AlertLanguage language, string text, bool isTemplate)
     {
-        var type = _catalog.GetType(ev.Type);
+        var type = _catalog.GetAlertType(ev.Type);
         var checks = new List<VerificationCheck>();
         bool english = language == AlertLanguage.English;
 
@@ -453,18 +453,6 @@ public sealed partial class AlertVerifier
 
     // ---------------------------------------------------------------- matching helpers
 
-    /// <summary>Masks every boundary-respecting occurrence of <paramref name="value"/>; returns how many.</summary>
-    private static int MaskAll(char[] buffer, string value, bool ignoreCase, AlertLanguage language)
-    {
-        var hits = Find(new string(buffer), value, ignoreCase, language);
-        foreach (var (start, length) in hits)
-        {
-            Array.Fill(buffer, Mask, start, length);
-        }
-
-        return hits.Count;
-    }
-
     /// <summary>
     /// Occurrences of <paramref name="value"/> that are whole words at both ends (a Bangla case ending such as র, এর, তে
     /// may follow a Bangla word, and is included in the span).
@@ -516,19 +504,6 @@ public sealed partial class AlertVerifier
 
         string tail = text[at..end];
         return Lexicon.BanglaSuffixes.Contains(tail, StringComparer.Ordinal) ? tail.Length : 0;
-    }
-
-    private static int MaskRegex(char[] buffer, string pattern, bool ignoreCase)
-    {
-        var regex = new Regex(pattern, RegexOptions.CultureInvariant | (ignoreCase ? RegexOptions.IgnoreCase : RegexOptions.None), TimeSpan.FromSeconds(1));
-        int n = 0;
-        foreach (Match m in regex.Matches(new string(buffer)))
-        {
-            Array.Fill(buffer, Mask, m.Index, m.Length);
-            n++;
-        }
-
-        return n;
     }
 
     /// <summary>A regex for a number in one of its accepted spellings inside a unit form, e.g. <c>(?:12|১২)\s*সেন্টিমিটার</c>.</summary>
