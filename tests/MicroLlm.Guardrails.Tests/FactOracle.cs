@@ -56,7 +56,7 @@ internal static class FactOracle
         string rest = text;
         foreach (string fact in verbatim.OrderByDescending(f => f.Length))
         {
-            rest = System.Text.RegularExpressions.Regex.Replace(rest, @"(?<![\p{L}\p{N}\p{M}.,])" + System.Text.RegularExpressions.Regex.Escape(fact)
+            rest = System.Text.RegularExpressions.Regex.Replace(rest, @"(?<![\p{L}\p{N}\p{M}])(?<!\p{N}[.,])" + System.Text.RegularExpressions.Regex.Escape(fact)
                 + (bn ? "(?:\u09C7\u09B0|\u098F\u09B0|\u09B0|\u09AF\u09BC|\u098F|\u09C7|\u09A4\u09C7|\u0995\u09C7)?" : "") // Bangla case endings
                 + @"(?![\p{L}\p{N}\p{M}]|[.,]\p{N})", " ");
         }

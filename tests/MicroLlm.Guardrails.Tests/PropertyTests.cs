@@ -69,6 +69,18 @@ public class PropertyTests
             return CarriesEveryFact(ev, result, json);
         });
 
+    // Found by the random model below: a verbatim id right after a full stop ("AM.GAS/3392") is still that id, while
+    // a number after another number's decimal point ("1.3392") is not.
+    [TestCase("Time: 12:42 AM.GAS/3392.", true)]
+    [TestCase("Time: 12:42 AM. 1.3392 GAS/3392.", false)]
+    public void TheOracleFindsAnIdAfterAFullStop(string tail, bool clean)
+    {
+        const string Json = "{\"type\":\"gas_leak\",\"severity\":\"high\",\"location\":\"Building\",\"time\":\"2025-05-31T00:42:00+06:00\",\"sensor\":\"GAS/3392\",\"gas\":\"methane\",\"concentration\":{\"value\":338000,\"unit\":\"percent_lel\"},\"action\":\"evacuate\"}";
+        var ev = ParseValid(Json);
+        var problems = FactOracle.Problems(ev, AlertLanguage.English, "High-severity alert. Location: Building. 338,000% of the lower explosive limit. " + tail);
+        Assert.That(problems.Count == 0, Is.EqualTo(clean), () => string.Join("; ", problems));
+    }
+
     /// <summary>A "random model": the faithful text, mutated at random (digits swapped between systems, spans deleted, numbers inserted, marks added).</summary>
     [FsCheck.NUnit.Property(MaxTest = 1000, QuietOnSuccess = true)]
     public Property ARandomModelAlwaysEndsInAVerifiedAlert() =>
