@@ -62,7 +62,11 @@ public sealed class LanguageModel : IDisposable
             var bytes = new byte[Info.VocabularySize][];
             for (int i = 0; i < bytes.Length; i++)
             {
-                bytes[i] = i < tokenizer.Vocabulary.Count ? tokenizer.GetTokenBytes(i).ToArray() : [];
+                // Control tokens (BOS, EOS, chat markup) print as their text when decoded, but they are not that text:
+                // a grammar must never let "<s>" through as the BOS token. End-of-generation ids are allowed apart.
+                bytes[i] = i < tokenizer.Vocabulary.Count && tokenizer.Vocabulary.GetTokenType(i) is not (GgufTokenType.Control or GgufTokenType.Unknown or GgufTokenType.Unused)
+                    ? tokenizer.GetTokenBytes(i).ToArray()
+                    : [];
             }
 
             return ConstraintVocabulary.Create(bytes, EndOfGenerationIds);
