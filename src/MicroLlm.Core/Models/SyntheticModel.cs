@@ -92,7 +92,7 @@ public static class SyntheticModel
     }
 
     /// <summary>One tensor of the file: name, type, shape (innermost first) and kind.</summary>
-    internal sealed record TensorPlan(string Name, GgmlType Type, long[] Dimensions, WeightKind Kind);
+    internal sealed record TensorPlan(string Name, GgmlType Type, long[] Dimensions, WeightKind Kind, float[]? Values = null);
 
     /// <summary>The tensors of a model in file order, with the type each gets in <paramref name="fileType"/>.</summary>
     internal static List<TensorPlan> PlanTensors(SyntheticModelShape shape, SyntheticModelFileType fileType, int vocabularySize)
@@ -108,6 +108,11 @@ public static class SyntheticModel
             plan.Add(new TensorPlan(name, MatrixType(fileType, name, inner, layer, layers, isOutput: name == "output.weight" || (tied && name == "token_embd.weight")), [inner, outer], WeightKind.Matrix));
         void Vector(string name, long length, WeightKind kind) =>
             plan.Add(new TensorPlan(name, GgmlType.F32, [length], kind));
+
+        if (shape.Llama3RopeFrequencyFactors() is { } ropeFactors)
+        {
+            plan.Add(new TensorPlan("rope_freqs.weight", GgmlType.F32, [ropeFactors.Length], WeightKind.Norm, ropeFactors)); // first, as the converter writes it
+        }
 
         Matrix("token_embd.weight", dim, vocabularySize);
         for (int l = 0; l < layers; l++)
@@ -269,6 +274,12 @@ public static class SyntheticModel
 
     private static async Task WriteTensorAsync(Stream stream, TensorPlan tensor, ulong seed, int parallelism, CancellationToken cancellationToken)
     {
+        if (tensor.Values is { } values)
+        {
+            await stream.WriteAsync(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray(), cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         int rowLength = (int)tensor.Dimensions[0];
         long rows = 1;
         for (int d = 1; d < tensor.Dimensions.Length; d++)
@@ -332,6 +343,12 @@ public static class SyntheticModel
         writer.SetMetadata($"{a}.attention.layer_norm_rms_epsilon", GgufValue.From(shape.RmsNormEpsilon));
         writer.SetMetadata($"{a}.rope.freq_base", GgufValue.From(shape.RopeFreqBase));
         writer.SetMetadata($"{a}.rope.dimension_count", GgufValue.From(U(shape.EffectiveHeadDimension)));
+        if (shape.LinearRopeScaling is { } linear)
+        {
+            writer.SetMetadata($"{a}.rope.scaling.type", GgufValue.From("linear"));
+            writer.SetMetadata($"{a}.rope.scaling.factor", GgufValue.From(linear));
+        }
+
         if (a == "gemma2")
         {
             writer.SetMetadata("gemma2.attention.key_length", GgufValue.From(U(shape.EffectiveHeadDimension)));

@@ -51,6 +51,19 @@ public sealed record SyntheticModelShape
     /// <summary>RoPE base frequency (<c>rope.freq_base</c>).</summary>
     public float RopeFreqBase { get; init; } = 10000f;
 
+    /// <summary>
+    /// Linear RoPE scaling (<c>rope.scaling.type = linear</c>, <c>rope.scaling.factor</c>): positions are divided by this
+    /// factor; <see langword="null"/> for none.
+    /// </summary>
+    public float? LinearRopeScaling { get; init; }
+
+    /// <summary>
+    /// Llama 3.1-style RoPE scaling: a <c>rope_freqs.weight</c> tensor of per-dimension frequency divisors computed as the
+    /// converter does from this factor (low-frequency factor 1, high-frequency factor 4, original context 8192; Llama 3.1
+    /// uses 8, Llama 3.2 uses 32); <see langword="null"/> for none. llama only.
+    /// </summary>
+    public float? Llama3RopeFactor { get; init; }
+
     /// <summary>RMSNorm epsilon (<c>attention.layer_norm_rms_epsilon</c>).</summary>
     public float RmsNormEpsilon { get; init; } = 1e-5f;
 
@@ -66,6 +79,43 @@ public sealed record SyntheticModelShape
 
     /// <summary>gemma2's soft cap on output logits (<c>final_logit_softcapping</c>).</summary>
     public float FinalLogitSoftcap { get; init; } = 30f;
+
+    /// <summary>
+    /// The <c>rope_freqs.weight</c> values for <see cref="Llama3RopeFactor"/>, one divisor per pair of rotated dimensions,
+    /// as the reference's converter computes them; <see langword="null"/> without.
+    /// </summary>
+    public float[]? Llama3RopeFrequencyFactors()
+    {
+        if (Llama3RopeFactor is not { } factor)
+        {
+            return null;
+        }
+
+        const double LowFrequencyFactor = 1, HighFrequencyFactor = 4, OriginalContext = 8192;
+        const double LowFrequencyWavelength = OriginalContext / LowFrequencyFactor, HighFrequencyWavelength = OriginalContext / HighFrequencyFactor;
+        int dims = EffectiveHeadDimension;
+        var factors = new float[dims / 2];
+        for (int i = 0; i < factors.Length; i++)
+        {
+            double frequency = 1.0 / Math.Pow(RopeFreqBase, 2.0 * i / dims);
+            double wavelength = 2 * Math.PI / frequency;
+            if (wavelength < HighFrequencyWavelength)
+            {
+                factors[i] = 1f;
+            }
+            else if (wavelength > LowFrequencyWavelength)
+            {
+                factors[i] = factor;
+            }
+            else
+            {
+                double smooth = ((OriginalContext / wavelength) - LowFrequencyFactor) / (HighFrequencyFactor - LowFrequencyFactor);
+                factors[i] = (float)(1.0 / (((1 - smooth) / factor) + smooth));
+            }
+        }
+
+        return factors;
+    }
 
     /// <summary>The head size this shape uses.</summary>
     public int EffectiveHeadDimension => HeadDimension ?? (EmbeddingLength / HeadCount);
@@ -139,10 +189,27 @@ public sealed record SyntheticModelShape
         TiedOutput = true, SlidingWindow = 16,
     };
 
+    /// <summary>
+    /// A tiny Llama 3.2: llama, 256 wide, 2 layers, 8 heads, 2 KV heads, FFN 768, tied output, RoPE base 500000 and
+    /// Llama 3.2's frequency factors (<see cref="Llama3RopeFactor"/> 32), context 131072.
+    /// </summary>
+    public static SyntheticModelShape TinyLlama3 { get; } = new()
+    {
+        Name = "tiny-llama3", Architecture = "llama", EmbeddingLength = 256, BlockCount = 2, FeedForwardLength = 768,
+        HeadCount = 8, KvHeadCount = 2, VocabularySize = 512, ContextLength = 131072, RopeFreqBase = 500000f,
+        TiedOutput = true, Llama3RopeFactor = 32f,
+    };
+
+    /// <summary>The <see cref="TinyLlama"/> shape with linear RoPE scaling by 4 (context 8192).</summary>
+    public static SyntheticModelShape TinyLlamaLinearRope { get; } = TinyLlama with
+    {
+        Name = "tiny-llama-linear", ContextLength = 8192, LinearRopeScaling = 4f,
+    };
+
     /// <summary>The presets by name: tinyllama-1.1b, llama2-7b, qwen2-0.5b, phi3-mini, gemma2-2b, tiny-llama, tiny-qwen2,
-    /// tiny-phi3 and tiny-gemma2.</summary>
+    /// tiny-phi3, tiny-gemma2, tiny-llama3 and tiny-llama-linear.</summary>
     public static IReadOnlyDictionary<string, SyntheticModelShape> Presets { get; } =
-        new[] { TinyLlama1B, Llama2Size7B, Qwen2Size500M, Phi3Mini, Gemma2Size2B, TinyLlama, TinyQwen2, TinyPhi3, TinyGemma2 }
+        new[] { TinyLlama1B, Llama2Size7B, Qwen2Size500M, Phi3Mini, Gemma2Size2B, TinyLlama, TinyQwen2, TinyPhi3, TinyGemma2, TinyLlama3, TinyLlamaLinearRope }
             .ToDictionary(s => s.Name, StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Checks that the shape can be written.</summary>
@@ -189,6 +256,16 @@ public sealed record SyntheticModelShape
         if (SlidingWindow is <= 0)
         {
             throw new ArgumentException($"SlidingWindow {SlidingWindow} must be positive (or null for none).", nameof(SlidingWindow));
+        }
+
+        if (LinearRopeScaling is { } linear && !(linear > 0 && float.IsFinite(linear)))
+        {
+            throw new ArgumentException($"LinearRopeScaling {linear} must be a positive number (or null for none).", nameof(LinearRopeScaling));
+        }
+
+        if (Llama3RopeFactor is { } llama3 && (!(llama3 >= 1 && float.IsFinite(llama3)) || Architecture != "llama"))
+        {
+            throw new ArgumentException($"Llama3RopeFactor {llama3} must be at least 1, on a llama model.", nameof(Llama3RopeFactor));
         }
 
         if (Architecture == "phi3" && SlidingWindow is null)
