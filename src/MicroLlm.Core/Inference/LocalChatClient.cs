@@ -28,7 +28,8 @@ public sealed class LocalChatClientOptions
 /// Microsoft.Extensions.AI runs offline. Honours <see cref="ChatOptions"/> temperature, top-p, top-k, max output
 /// tokens, stop sequences, seed, frequency and presence penalties, and <see cref="ChatResponseFormat.Json"/> /
 /// <see cref="ChatResponseFormat.ForJsonSchema(System.Text.Json.JsonElement, string?, string?)"/> (enforced by
-/// constrained decoding: the output always parses and, with a schema, validates).
+/// constrained decoding: the output always parses and, with a schema, validates). A request may also carry any grammar
+/// under <see cref="GrammarKey"/> in <see cref="ChatOptions.AdditionalProperties"/>.
 /// </summary>
 /// <remarks>
 /// Thread-safe: concurrent calls get their own sessions. The last finished session is kept, and a following call whose
@@ -37,6 +38,12 @@ public sealed class LocalChatClientOptions
 /// </remarks>
 public sealed class LocalChatClient : IChatClient
 {
+    /// <summary>
+    /// The <see cref="ChatOptions.AdditionalProperties"/> key of a grammar the answer must follow: a compiled
+    /// <see cref="Grammar"/> or GBNF text (compiled per request). Clients that do not know the key ignore it.
+    /// </summary>
+    public const string GrammarKey = "microllm.grammar";
+
     private const string AnyJsonObject = """{"type":"object"}""";
     private readonly LanguageModel _model;
     private readonly LocalChatClientOptions _options;
@@ -216,6 +223,21 @@ public sealed class LocalChatClient : IChatClient
         if (options?.ResponseFormat is ChatResponseFormatJson json)
         {
             generation.Grammar = json.Schema is { } schema ? Grammar.FromJsonSchema(schema) : Grammar.FromJsonSchema(AnyJsonObject);
+        }
+
+        if (options?.AdditionalProperties?.TryGetValue(GrammarKey, out object? value) == true && value is not null)
+        {
+            if (generation.Grammar is not null)
+            {
+                throw new ArgumentException($"The request sets both a JSON response format and a grammar ({GrammarKey}); give one of them.", nameof(options));
+            }
+
+            generation.Grammar = value switch
+            {
+                Grammar g => g,
+                string gbnf => Grammar.Parse(gbnf),
+                _ => throw new ArgumentException($"{GrammarKey} must be a {nameof(Grammar)} or GBNF text, not {value.GetType().Name}.", nameof(options)),
+            };
         }
 
         return generation;

@@ -2,9 +2,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using MicroLlm.Constraints;
 using MicroLlm.Guardrails.Catalog;
 using MicroLlm.Guardrails.Generation;
 using MicroLlm.Guardrails.Policy;
+using MicroLlm.Inference;
 using Microsoft.Extensions.AI;
 
 namespace MicroLlm.Guardrails;
@@ -37,6 +39,7 @@ public sealed partial class AlertPhraser
     private readonly TimeSpan? _deadline;
     private readonly int _maxRetries;
     private readonly ChatOptions? _chatOptions;
+    private readonly bool _forceFacts;
 
     /// <summary>Creates a phraser.</summary>
     /// <param name="chatClient">The model; null to write templates only.</param>
@@ -68,6 +71,7 @@ public sealed partial class AlertPhraser
         _deadline = options.Deadline;
         _maxRetries = options.MaxRetries;
         _chatOptions = options.ChatOptions;
+        _forceFacts = options.ForceFacts;
         _verifier = new AlertVerifier(_catalog, _policy);
         CheckPolicyAgainstTemplates();
     }
@@ -114,7 +118,12 @@ public sealed partial class AlertPhraser
                 var messages = AlertPrompt.Build(_catalog, _policy, ev, language, template);
                 var chatOptions = _chatOptions?.Clone() ?? new ChatOptions();
                 chatOptions.AdditionalProperties ??= [];
-                chatOptions.AdditionalProperties[RequiredLiteralsKey] = AlertPrompt.RequiredLiterals(_catalog, _policy, ev, language);
+                string[] literals = AlertPrompt.RequiredLiterals(_catalog, _policy, ev, language);
+                chatOptions.AdditionalProperties[RequiredLiteralsKey] = literals;
+                if (_forceFacts && chatOptions.ResponseFormat is null && !chatOptions.AdditionalProperties.ContainsKey(LocalChatClient.GrammarKey))
+                {
+                    chatOptions.AdditionalProperties[LocalChatClient.GrammarKey] = Grammar.Parse(AlertGrammar.Build(AlertPrompt.FactLiterals(_catalog, _policy, ev, language), template, language, _policy.MaxLength));
+                }
                 while (number <= _maxRetries && accepted is null)
                 {
                     TimeSpan? remaining = Remaining(clock);

@@ -24,6 +24,15 @@ public sealed class AlertPhraserOptions
     public int MaxRetries { get; set; } = 2;
 
     /// <summary>
+    /// Whether each request carries a grammar (under <see cref="MicroLlm.Inference.LocalChatClient.GrammarKey"/>) that forces
+    /// the facts as literals, in the template's order, with only the language's letters and punctuation between them
+    /// (no digits), so a client with constrained decoding, like <see cref="MicroLlm.Inference.LocalChatClient"/>, cannot
+    /// change or invent a number. Default true. Clients that do not know the key ignore it; the verifier checks every
+    /// answer either way. Not sent when <see cref="ChatOptions"/> already sets a grammar or a response format.
+    /// </summary>
+    public bool ForceFacts { get; set; } = true;
+
+    /// <summary>
     /// Options passed to the chat client (cloned per call), e.g. temperature, max output tokens, or a grammar or response
     /// format for clients that constrain decoding. The phraser adds <see cref="AlertPhraser.RequiredLiteralsKey"/> to
     /// <see cref="ChatOptions.AdditionalProperties"/>: the exact strings the alert must contain.

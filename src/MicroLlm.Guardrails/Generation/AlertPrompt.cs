@@ -42,7 +42,11 @@ internal static class AlertPrompt
 
     /// <summary>The exact strings the alert must contain, for clients that can force literals in constrained decoding.</summary>
     public static string[] RequiredLiterals(AlertCatalog catalog, AlertPolicy policy, AlertEvent ev, AlertLanguage language) =>
-        [.. Facts(catalog, policy, ev, language).SelectMany(f => f.Values).Distinct(StringComparer.Ordinal)];
+        [.. FactLiterals(catalog, policy, ev, language).Distinct(StringComparer.Ordinal)];
+
+    /// <summary>Every fact's text, once per fact: two facts with the same value (a reading equal to its threshold) give it twice.</summary>
+    public static string[] FactLiterals(AlertCatalog catalog, AlertPolicy policy, AlertEvent ev, AlertLanguage language) =>
+        [.. Facts(catalog, policy, ev, language).SelectMany(f => f.Values)];
 
     private static List<(string Name, string[] Values)> Facts(AlertCatalog catalog, AlertPolicy policy, AlertEvent ev, AlertLanguage language)
     {

@@ -132,4 +132,30 @@ public class ChatClientTests
         Assert.That(cos, Is.LessThan(0.9999f));
         Assert.That(result.Usage!.InputTokenCount, Is.GreaterThan(3));
     }
+
+    [Test]
+    public async Task AGrammarInAdditionalPropertiesShapesTheAnswer()
+    {
+        using var model = Load();
+        using IChatClient client = Client(model);
+        var grammar = MicroLlm.Constraints.Grammar.Parse("root ::= \"Level \" [1-5] \": \" [a-z ]{3,12} \".\"");
+        foreach (object value in new object[] { grammar, grammar.Gbnf })
+        {
+            var options = new ChatOptions { MaxOutputTokens = 40, Temperature = 1f, Seed = 5, AdditionalProperties = new() { [LocalChatClient.GrammarKey] = value } };
+            var response = await client.GetResponseAsync([new ChatMessage(ChatRole.User, "Rate the alarm.")], options);
+            Assert.That(grammar.IsMatch(response.Text), Is.True, response.Text);
+        }
+    }
+
+    [Test]
+    public void AGrammarBesideAJsonFormatOrOfAnotherTypeIsRefused()
+    {
+        using var model = Load();
+        using IChatClient client = Client(model);
+        ChatMessage[] messages = [new(ChatRole.User, "x")];
+        var both = new ChatOptions { ResponseFormat = ChatResponseFormat.Json, AdditionalProperties = new() { [LocalChatClient.GrammarKey] = "root ::= \"a\"" } };
+        Assert.That(async () => await client.GetResponseAsync(messages, both), Throws.ArgumentException.With.Message.Contains("give one of them"));
+        var wrongType = new ChatOptions { AdditionalProperties = new() { [LocalChatClient.GrammarKey] = 42 } };
+        Assert.That(async () => await client.GetResponseAsync(messages, wrongType), Throws.ArgumentException.With.Message.Contains("GBNF"));
+    }
 }
