@@ -113,4 +113,34 @@ public class VerifierTests
         var verifier = new AlertVerifier(policy: new AlertPolicy { MaxLength = 160 });
         Assert.That(verifier.Verify(Fire, AlertLanguage.English, En + " Evacuate the building now using the stairs.").Failures.Select(f => f.Name), Does.Contain("length"));
     }
+
+    [Test]
+    public void APolicyCanAllowASitesOwnWords()
+    {
+        string text = En.Replace("Evacuate the building now", "Wardens, evacuate the building now", StringComparison.Ordinal);
+        Assume.That(text, Is.Not.EqualTo(En));
+        Rejects(text, AlertLanguage.English, "names");
+        var policy = AlertPolicy.Parse("""{"allowedWords": {"en": ["Wardens"], "bn": ["ওয়ার্ডেন"]}}""");
+        Assert.That(policy.AllowedWords, Has.Count.EqualTo(2));
+        var report = new AlertVerifier(policy: policy).Verify(Fire, AlertLanguage.English, text);
+        Assert.That(report.Passed, Is.True, string.Join("; ", report.Failures));
+        // An allowed word is English only where the policy says so.
+        Assert.That(new AlertVerifier(policy: AlertPolicy.Parse("""{"allowedWords": {"bn": ["Wardens"]}}""")).Verify(Fire, AlertLanguage.English, text).Passed, Is.False);
+    }
+
+    [TestCase("""{"allowedWords": ["x"]}""", "$.allowedWords")]
+    [TestCase("""{"allowedWords": {"fr": ["x"]}}""", "$.allowedWords.fr")]
+    [TestCase("""{"allowedWords": {"en": ["twelve 12"]}}""", "not a single word")]
+    [TestCase("""{"allowedWords": {"en": ["B12"]}}""", "not a single word")]
+    public void AllowedWordsAreWordsOnly(string json, string message)
+    {
+        Assert.That(() => AlertPolicy.Parse(json), Throws.TypeOf<InvalidDataException>().With.Message.Contains(message));
+    }
+
+    [Test]
+    public void ACodeBuiltPolicyWithABadAllowedWordIsRefused()
+    {
+        var policy = new AlertPolicy { AllowedWords = [new AlertAllowedWord(AlertLanguage.English, "4th")] };
+        Assert.That(() => new AlertVerifier(policy: policy), Throws.ArgumentException.With.Message.Contains("4th"));
+    }
 }

@@ -10,13 +10,18 @@ namespace MicroLlm.Guardrails;
 /// <param name="Phrase">The exact phrase (NFC).</param>
 public sealed record AlertRequiredPhrase(string Type, AlertLanguage Language, string Phrase);
 
+/// <summary>A word the policy lets a model use in one language (see <see cref="AlertPolicy.AllowedWords"/>).</summary>
+/// <param name="Language">The language.</param>
+/// <param name="Word">The word: letters and marks only.</param>
+public sealed record AlertAllowedWord(AlertLanguage Language, string Word);
+
 /// <summary>
 /// The site's rules for alert text, usually from a JSON policy file (<see cref="Parse"/>): terms that must never appear,
 /// phrases that must, a maximum length, and whether personal data in free-text slots is redacted.
 /// </summary>
 /// <remarks>
 /// JSON form: <c>{"bannedTerms": ["..."], "requiredPhrases": {"fire": {"en": ["..."], "bn": ["..."]}, "*": {...}},
-/// "maxLength": 600, "redactPii": true}</c>; every property is optional.
+/// "allowedWords": {"en": ["..."], "bn": ["..."]}, "maxLength": 600, "redactPii": true}</c>; every property is optional.
 /// </remarks>
 public sealed class AlertPolicy
 {
@@ -31,6 +36,12 @@ public sealed class AlertPolicy
 
     /// <summary>Phrases alerts must contain; templates append any they lack.</summary>
     public IReadOnlyList<AlertRequiredPhrase> RequiredPhrases { get; init; } = [];
+
+    /// <summary>
+    /// Words a model may use besides the catalogue's and the built-in lexicon's (a site's own terms: "warden", "muster"),
+    /// per language. Words only: letters and marks, no digits or spaces; numbers are checked apart and never allowed by this.
+    /// </summary>
+    public IReadOnlyList<AlertAllowedWord> AllowedWords { get; init; } = [];
 
     /// <summary>The longest model-written alert accepted, in characters (default 600). Templates are exempt: they are the fallback.</summary>
     public int MaxLength { get; init; } = 600;
@@ -72,6 +83,7 @@ public sealed class AlertPolicy
 
             var banned = new List<string>();
             var required = new List<AlertRequiredPhrase>();
+            var allowed = new List<AlertAllowedWord>();
             int maxLength = 600;
             bool redact = true;
             foreach (var p in root.EnumerateObject())
@@ -106,6 +118,31 @@ public sealed class AlertPolicy
                         }
 
                         break;
+                    case "allowedWords":
+                        if (p.Value.ValueKind != JsonValueKind.Object)
+                        {
+                            throw Invalid("$.allowedWords", "must be an object: {\"en\": [...], \"bn\": [...]}");
+                        }
+
+                        foreach (var lang in p.Value.EnumerateObject())
+                        {
+                            if (!AlertCodes.TryParseLanguage(lang.Name, out var language))
+                            {
+                                throw Invalid("$.allowedWords." + lang.Name, "is not a language; use 'en' or 'bn'");
+                            }
+
+                            foreach (string word in Phrases(lang.Value, "$.allowedWords." + lang.Name))
+                            {
+                                if (!IsWord(word))
+                                {
+                                    throw Invalid("$.allowedWords." + lang.Name, $"'{word}' is not a single word of letters (no digits, spaces or punctuation)");
+                                }
+
+                                allowed.Add(new AlertAllowedWord(language, word));
+                            }
+                        }
+
+                        break;
                     case "maxLength":
                         if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetInt32(out maxLength) || maxLength < MinimumMaxLength || maxLength > 10_000)
                         {
@@ -122,13 +159,17 @@ public sealed class AlertPolicy
                         redact = p.Value.GetBoolean();
                         break;
                     default:
-                        throw Invalid("$." + p.Name, "is not a policy property; use bannedTerms, requiredPhrases, maxLength or redactPii");
+                        throw Invalid("$." + p.Name, "is not a policy property; use bannedTerms, requiredPhrases, allowedWords, maxLength or redactPii");
                 }
             }
 
-            return new AlertPolicy { BannedTerms = banned, RequiredPhrases = required, MaxLength = maxLength, RedactPii = redact };
+            return new AlertPolicy { BannedTerms = banned, RequiredPhrases = required, AllowedWords = allowed, MaxLength = maxLength, RedactPii = redact };
         }
     }
+
+    private static bool IsWord(string word) =>
+        word.Length > 0 && word.All(c => char.GetUnicodeCategory(c) is UnicodeCategory.UppercaseLetter or UnicodeCategory.LowercaseLetter
+            or UnicodeCategory.OtherLetter or UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark);
 
     private static List<string> Phrases(JsonElement e, string path)
     {
@@ -165,6 +206,14 @@ public sealed class AlertPolicy
         if (MaxLength < MinimumMaxLength)
         {
             throw new ArgumentException($"AlertPolicy.MaxLength is {MaxLength.ToString(CultureInfo.InvariantCulture)}; it must be at least {MinimumMaxLength.ToString(CultureInfo.InvariantCulture)}.");
+        }
+
+        foreach (var allowed in AllowedWords)
+        {
+            if (allowed?.Word is null || !IsWord(allowed.Word))
+            {
+                throw new ArgumentException($"AlertPolicy.AllowedWords: '{allowed?.Word}' is not a single word of letters (no digits, spaces or punctuation).");
+            }
         }
 
         foreach (string phrase in BannedTerms.Concat(RequiredPhrases.Select(p => p.Phrase)))

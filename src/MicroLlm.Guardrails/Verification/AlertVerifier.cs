@@ -26,14 +26,20 @@ public sealed partial class AlertVerifier
 
     private readonly AlertCatalog _catalog;
     private readonly AlertPolicy _policy;
+    private readonly Dictionary<AlertLanguage, HashSet<string>> _known;
 
     /// <summary>Creates a verifier.</summary>
     /// <param name="catalog">The catalogue; null for <see cref="AlertCatalog.Default"/>.</param>
     /// <param name="policy">The policy; null for <see cref="AlertPolicy.Default"/>.</param>
+    /// <exception cref="ArgumentException">The policy is invalid (a property out of range or bad text); the message says which.</exception>
     public AlertVerifier(AlertCatalog? catalog = null, AlertPolicy? policy = null)
     {
         _catalog = catalog ?? AlertCatalog.Default;
         _policy = policy ?? AlertPolicy.Default;
+        _policy.Validate();
+        _known = _catalog.Vocabulary.ToDictionary(
+            kv => kv.Key,
+            kv => new HashSet<string>(kv.Value.Concat(_policy.AllowedWords.Where(w => w.Language == kv.Key).Select(w => AlertCatalog.Nfc(w.Word).ToLowerInvariant())), StringComparer.Ordinal));
     }
 
     [GeneratedRegex(@"(?<![\p{Nd}.,:])(?:(?<h>\p{Nd}{1,2}):(?<m>\p{Nd}{2})(?:\s*(?<ap>[AaPp])\.?\s?[Mm]\.?(?!\p{L}))?|(?<h>\p{Nd}{1,2})\s*(?<ap>[AaPp])\.?\s?[Mm]\.?(?!\p{L}))(?![\p{Nd}:])", RegexOptions.CultureInvariant)]
@@ -399,7 +405,7 @@ public sealed partial class AlertVerifier
 
     private VerificationCheck CheckNames(string rest, AlertEvent ev, AlertLanguage language)
     {
-        var known = _catalog.Vocabulary[language];
+        var known = _known[language];
         var eventWords = new HashSet<string>(StringComparer.Ordinal);
         foreach (string value in ev.Slots.Values.Where(v => v.Kind is AlertSlotKind.Text or AlertSlotKind.Id).Select(v => v.Text!).Append(ev.Location))
         {
