@@ -80,6 +80,6 @@ public class AlertGrammarTests
         var grammar = Grammar.Parse(gbnf);
         Assert.That(grammar.IsMatch("At Gate \"4\" \\ east, 12:05 PM."), Is.True, gbnf);
         Assert.That(grammar.IsMatch("At Gate 4 \\ east, 12:05 PM."), Is.False);
-        Assert.That(AlertGrammar.Quote("a\nb\u0001"), Is.EqualTo("\"a\\nb\\x01\""));
+        Assert.That(Grammar.Parse("root ::= " + Grammar.QuoteLiteral("a\nb\u0001\"\\")).IsMatch("a\nb\u0001\"\\"), Is.True);
     }
 }

@@ -62,6 +62,19 @@ public sealed class Grammar
     /// <exception cref="GrammarException">The expression is malformed or uses a feature a grammar cannot express (backreferences, lookaround); the column points at it.</exception>
     public static Grammar FromRegex(string pattern) => Parse(RegexGrammar.ToGbnf(pattern));
 
+    /// <summary>
+    /// Writes <paramref name="text"/> as a GBNF string literal that matches exactly that text (quotes, backslashes,
+    /// control and invisible characters escaped), for building grammars from data such as names or ids.
+    /// </summary>
+    /// <param name="text">The text.</param>
+    /// <returns>The literal, with its quotes.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
+    public static string QuoteLiteral(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return GbnfText.Literal(text);
+    }
+
     /// <summary>Whether <paramref name="text"/> is a complete string of the grammar.</summary>
     /// <param name="text">The text.</param>
     /// <returns><see langword="true"/> if the grammar matches the whole text.</returns>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MicroLlm.Constraints;
 using System.Text;
 
 namespace MicroLlm.Guardrails.Generation;
@@ -44,7 +45,7 @@ internal static class AlertGrammar
         sb.Append("root ::= lead");
         for (int i = 0; i < ordered.Count; i++)
         {
-            sb.Append(i == 0 ? " " : " gap ").Append(Quote(ordered[i]));
+            sb.Append(i == 0 ? " " : " gap ").Append(Grammar.QuoteLiteral(ordered[i]));
         }
 
         sb.Append(" tail ").Append(end).Append('\n');
@@ -82,26 +83,5 @@ internal static class AlertGrammar
         }
 
         return [.. placed.OrderBy(p => p.At).ThenBy(p => p.Index).Select(p => p.Literal)];
-    }
-
-    /// <summary>A GBNF string literal: quotes, backslashes and control characters escaped, everything else as is.</summary>
-    internal static string Quote(string s)
-    {
-        var sb = new StringBuilder(s.Length + 2).Append('"');
-        foreach (char c in s)
-        {
-            switch (c)
-            {
-                case '"': sb.Append("\\\""); break;
-                case '\\': sb.Append("\\\\"); break;
-                case '\n': sb.Append("\\n"); break;
-                case '\r': sb.Append("\\r"); break;
-                case '\t': sb.Append("\\t"); break;
-                case < ' ': sb.Append("\\x").Append(((int)c).ToString("X2", CultureInfo.InvariantCulture)); break;
-                default: sb.Append(c); break;
-            }
-        }
-
-        return sb.Append('"').ToString();
     }
 }
