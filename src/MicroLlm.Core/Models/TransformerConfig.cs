@@ -107,7 +107,7 @@ internal sealed record TransformerConfig
             case "none":
                 break;
             case "linear":
-                float factor = m.GetSingle($"{arch}.rope.scaling.factor") ?? 1f;
+                float factor = Finite(m.GetSingle($"{arch}.rope.scaling.factor") ?? 1f, $"{arch}.rope.scaling.factor", allowZero: false);
                 freqScale = factor > 0 ? 1f / factor : throw new InvalidDataException($"{arch}.rope.scaling.factor is {factor}; it must be positive.");
                 break;
             default:
@@ -124,6 +124,11 @@ internal sealed record TransformerConfig
         bool phi3 = arch == "phi3";
         float attnScale = 1f / MathF.Sqrt(headDim);
         int layers = Req("block_count");
+        if (layers > file.Tensors.Count)
+        {
+            // Every block has tensors of its own: a count beyond the file's tensors is a lie, and must not size anything.
+            throw new InvalidDataException($"{arch}.block_count is {layers}, but the file holds only {file.Tensors.Count} tensors; it is not a complete {arch} model.");
+        }
         if (gemma2 && layers == 46)
         {
             attnScale = 1f / MathF.Sqrt(dim / heads); // Gemma 2 27B scales by the model width per head, as the reference does.
@@ -139,16 +144,16 @@ internal sealed record TransformerConfig
             KvHeadCount = kvHeads,
             HeadDimension = headDim,
             RopeDimensionCount = ropeDims,
-            RopeFreqBase = m.GetSingle($"{arch}.rope.freq_base") ?? 10000f,
+            RopeFreqBase = Finite(m.GetSingle($"{arch}.rope.freq_base") ?? 10000f, $"{arch}.rope.freq_base", allowZero: false),
             RopeFreqScale = freqScale,
             RopeNeox = arch != "llama",
-            RmsNormEpsilon = m.GetSingle($"{arch}.attention.layer_norm_rms_epsilon") ?? 1e-5f,
+            RmsNormEpsilon = Finite(m.GetSingle($"{arch}.attention.layer_norm_rms_epsilon") ?? 1e-5f, $"{arch}.attention.layer_norm_rms_epsilon", allowZero: true),
             ContextLength = Req("context_length"),
             VocabularySize = (int)embd.Dimensions[1],
             QueryScale = gemma2 || phi3 ? attnScale : 1f,
             SoftmaxScale = gemma2 || phi3 ? 1f : attnScale,
-            AttentionLogitSoftcap = gemma2 ? m.GetSingle("gemma2.attn_logit_softcapping") ?? 50f : 0f,
-            FinalLogitSoftcap = gemma2 ? m.GetSingle("gemma2.final_logit_softcapping") ?? 30f : 0f,
+            AttentionLogitSoftcap = gemma2 ? Finite(m.GetSingle("gemma2.attn_logit_softcapping") ?? 50f, "gemma2.attn_logit_softcapping", allowZero: true) : 0f,
+            FinalLogitSoftcap = gemma2 ? Finite(m.GetSingle("gemma2.final_logit_softcapping") ?? 30f, "gemma2.final_logit_softcapping", allowZero: true) : 0f,
             SlidingWindow = gemma2 ? Opt("attention.sliding_window") ?? 4096 : phi3 ? (int)(m.GetInt64("phi3.attention.sliding_window") ?? 0) : 0,
             EmbeddingScale = gemma2 ? MathF.Sqrt(dim) : 1f,
             Activation = gemma2 ? FeedForwardActivation.GeluTanh : FeedForwardActivation.Silu,
@@ -168,4 +173,10 @@ internal sealed record TransformerConfig
     }
 
     private static int Positive(int v, string key) => v > 0 ? v : throw new InvalidDataException($"Metadata {key} is {v}; it must be positive.");
+
+    /// <summary>A hyperparameter that must be a finite number, positive (or zero where <paramref name="allowZero"/>).</summary>
+    private static float Finite(float value, string key, bool allowZero) =>
+        float.IsFinite(value) && (value > 0 || (allowZero && value == 0))
+            ? value
+            : throw new InvalidDataException($"{key} is {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}; it must be a finite number{(allowZero ? " of at least 0" : " above 0")}.");
 }

@@ -92,7 +92,15 @@ internal sealed class TransformerModel
     public static TransformerModel Load(GgufFile file)
     {
         ArgumentNullException.ThrowIfNull(file);
-        return new TransformerModel(file, TransformerConfig.FromFile(file));
+        try
+        {
+            return new TransformerModel(file, TransformerConfig.FromFile(file));
+        }
+        catch (InvalidOperationException e)
+        {
+            // A metadata value of the wrong type (a string where a count belongs): the file's fault, said as such.
+            throw new InvalidDataException($"The GGUF file's model metadata is malformed: {e.Message}", e);
+        }
     }
 
     private static WeightMatrix Matrix(GgufFile file, string name, int columns, int rows) => new(file, file.GetTensor(name), columns, rows);
