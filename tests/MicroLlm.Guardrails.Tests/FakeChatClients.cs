@@ -97,6 +97,13 @@ internal static class Models
         return GoodPhrasing(r);
     });
 
+    /// <summary>Blocks its caller's thread for 5 s before returning a task at all (a client with no await before its work).</summary>
+    public static FakeChatClient Blocking() => new((r, _) =>
+    {
+        Thread.Sleep(TimeSpan.FromSeconds(5));
+        return Task.FromResult(GoodPhrasing(r));
+    });
+
     public static FakeChatClient Throws() => new((_, _) => throw new InvalidOperationException("model crashed"));
 
     public static FakeChatClient ThrowsAsync() => new(async (_, _) =>

@@ -91,6 +91,16 @@ public class PhraserTests
     }
 
     [Test]
+    public async Task AModelThatBlocksItsCallerIsAbandonedAtTheDeadline()
+    {
+        var sw = Stopwatch.StartNew();
+        var result = await new AlertPhraser(Models.Blocking(), new AlertPhraserOptions { Deadline = TimeSpan.FromMilliseconds(300) }).PhraseAsync(Example("fire"));
+        Assert.That(sw.Elapsed, Is.LessThan(TimeSpan.FromMilliseconds(450)), $"took {sw.Elapsed.TotalMilliseconds} ms");
+        Assert.That(result.Source, Is.EqualTo(AlertTextSource.Template));
+        Assert.That(result.Audit.DeadlineReached, Is.True);
+    }
+
+    [Test]
     public async Task AThrowingModelFallsBackToTheTemplateWithTheErrorAudited()
     {
         foreach (var client in new[] { Models.Throws(), Models.ThrowsAsync() })

@@ -107,23 +107,34 @@ public sealed partial class AlertPhraser
         var texts = new List<AlertText>();
         bool deadlineReached = false;
 
+        // The verified templates first: the fallback is ready before any model time is spent, so a deadline only has to
+        // cover handing it back.
+        var templates = new Dictionary<AlertLanguage, (string Text, VerificationReport Report, TimeSpan Elapsed)>();
         foreach (var language in _languages)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            var sw = Stopwatch.StartNew();
             string template = TemplateRenderer.Render(_catalog, ev, language, _policy);
+            var report = _verifier.Verify(ev, language, template, isTemplate: true);
+            if (!report.Passed)
+            {
+                // Catalogues are checked when loaded, so this means a catalogue or verifier defect, not bad input.
+                throw new InvalidOperationException($"The {language.ToCode()} template for '{ev.Type}' failed verification ({string.Join("; ", report.Failures)}); the catalogue is inconsistent. Please report this with the event.");
+            }
+
+            templates[language] = (template, report, sw.Elapsed);
+        }
+
+        foreach (var language in _languages)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            string template = templates[language].Text;
             string? accepted = null;
             int number = 0;
-            if (_client is not null)
+            if (_client is not null && !(Remaining(clock) is { } left && left <= TimeSpan.Zero))
             {
                 var messages = AlertPrompt.Build(_catalog, _policy, ev, language, template);
-                var chatOptions = _chatOptions?.Clone() ?? new ChatOptions();
-                chatOptions.AdditionalProperties ??= [];
-                string[] literals = AlertPrompt.RequiredLiterals(_catalog, _policy, ev, language);
-                chatOptions.AdditionalProperties[RequiredLiteralsKey] = literals;
-                if (_forceFacts && chatOptions.ResponseFormat is null && !chatOptions.AdditionalProperties.ContainsKey(LocalChatClient.GrammarKey))
-                {
-                    chatOptions.AdditionalProperties[LocalChatClient.GrammarKey] = Grammar.Parse(AlertGrammar.Build(AlertPrompt.FactLiterals(_catalog, _policy, ev, language), template, language, _policy.MaxLength));
-                }
+                var chatOptions = RequestOptions(ev, language, template);
                 while (number <= _maxRetries && accepted is null)
                 {
                     TimeSpan? remaining = Remaining(clock);
@@ -153,6 +164,10 @@ public sealed partial class AlertPhraser
                     }
                 }
             }
+            else if (_client is not null)
+            {
+                deadlineReached = true;
+            }
 
             if (accepted is not null)
             {
@@ -160,19 +175,25 @@ public sealed partial class AlertPhraser
                 continue;
             }
 
-            var sw = Stopwatch.StartNew();
-            var report = _verifier.Verify(ev, language, template, isTemplate: true);
-            attempts.Add(new AlertAttempt(language, number + 1, AlertTextSource.Template, sw.Elapsed, template, report, null));
-            if (!report.Passed)
-            {
-                // Catalogues are checked when loaded, so this means a catalogue or verifier defect, not bad input.
-                throw new InvalidOperationException($"The {language.ToCode()} template for '{ev.Type}' failed verification ({string.Join("; ", report.Failures)}); the catalogue is inconsistent. Please report this with the event.");
-            }
-
+            attempts.Add(new AlertAttempt(language, number + 1, AlertTextSource.Template, templates[language].Elapsed, template, templates[language].Report, null));
             texts.Add(new AlertText(language, template, AlertTextSource.Template));
         }
 
         return new AlertResult(texts, new AlertAudit(ev.Type, attempts, redactions, deadlineReached, _client is not null, clock.Elapsed));
+    }
+
+    /// <summary>The chat options of one language's requests: the caller's, plus the required literals and, unless the caller set a grammar or a format, the forced-facts grammar.</summary>
+    private ChatOptions RequestOptions(AlertEvent ev, AlertLanguage language, string template)
+    {
+        var chatOptions = _chatOptions?.Clone() ?? new ChatOptions();
+        chatOptions.AdditionalProperties ??= [];
+        chatOptions.AdditionalProperties[RequiredLiteralsKey] = AlertPrompt.RequiredLiterals(_catalog, _policy, ev, language);
+        if (_forceFacts && chatOptions.ResponseFormat is null && !chatOptions.AdditionalProperties.ContainsKey(LocalChatClient.GrammarKey))
+        {
+            chatOptions.AdditionalProperties[LocalChatClient.GrammarKey] = Grammar.Parse(AlertGrammar.Build(AlertPrompt.FactLiterals(_catalog, _policy, ev, language), template, language, _policy.MaxLength));
+        }
+
+        return chatOptions;
     }
 
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "Any failure of a third-party chat client must fall back to the template, never reach the host.")]
@@ -188,7 +209,10 @@ public sealed partial class AlertPhraser
         Task<ChatResponse>? call = null;
         try
         {
-            call = _client!.GetResponseAsync([.. messages], chatOptions, cts.Token);
+            // On the thread pool: a client that works before its first await (a local model's prompt) must not hold the
+            // caller's thread past the deadline.
+            ChatMessage[] request = [.. messages];
+            call = remaining is null ? _client!.GetResponseAsync(request, chatOptions, cts.Token) : Task.Run(() => _client!.GetResponseAsync(request, chatOptions, cts.Token), CancellationToken.None);
             ChatResponse response = remaining is { } r
                 ? await call.WaitAsync(r, cancellationToken).ConfigureAwait(false)
                 : await call.ConfigureAwait(false);
