@@ -227,11 +227,16 @@ public unsafe class Q40OrderBenchmarks
     private byte* _x;
     private float* _y;
     private readonly long _rowBytes = KernelBenchmarks.RowBytes(GgmlType.Q4_0);
-    private readonly int _rows = KernelBenchmarks.RowsFor(GgmlType.Q4_0);
+    private int _rows;
+
+    /// <summary>Matrix size in MiB: 128 streams from memory, 1 stays in L2 (the kernel's own speed).</summary>
+    [Params(128, 1)]
+    public int MiB { get; set; }
 
     [GlobalSetup]
     public void Setup()
     {
+        _rows = (int)((MiB << 20) / _rowBytes);
         long bytes = _rowBytes * _rows;
         _weights = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
         new Random(1).NextBytes(new Span<byte>(_weights, (int)bytes));
@@ -274,8 +279,12 @@ public unsafe class Q40OrderBenchmarks
         }
     }
 
+    /// <summary>Sequential order in tiles of 8 rows (<see cref="Q4_0SequentialTiles"/>, what models run).</summary>
+    [Benchmark]
+    public void SequentialTiles() => MatVec.Compute(GgmlType.Q4_0, _weights, _rowBytes, KernelBenchmarks.Columns, 0, _rows, _x, _y, Kernel.Best, sequentialQ4_0: true);
+
     private sealed class Config : ManualConfig
     {
-        public Config() => AddColumn(new RateColumn("GB/s", _ => KernelBenchmarks.RowBytes(GgmlType.Q4_0) * KernelBenchmarks.RowsFor(GgmlType.Q4_0) / 1e9));
+        public Config() => AddColumn(new RateColumn("GB/s", c => KernelBenchmarks.RowBytes(GgmlType.Q4_0) * (((int)c.Parameters["MiB"] << 20) / KernelBenchmarks.RowBytes(GgmlType.Q4_0)) / 1e9));
     }
 }

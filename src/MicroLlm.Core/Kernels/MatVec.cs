@@ -32,6 +32,12 @@ internal static unsafe class MatVec
     /// </summary>
     public static void Compute(GgmlType weightType, byte* weights, long rowBytes, int columns, int rowStart, int rowEnd, byte* x, float* y, KernelWidth width, bool sequentialQ4_0 = false)
     {
+        if (weightType == GgmlType.Q4_0 && sequentialQ4_0 && Q4_0SequentialTiles.Supports(width))
+        {
+            Q4_0SequentialTiles.ComputeBatch(weights, rowBytes, columns / 32, rowStart, rowEnd, x, 0, 1, y, 0, width);
+            return;
+        }
+
         for (int r = rowStart; r < rowEnd; r++)
         {
             y[r] = Dot(weightType, weights + (r * rowBytes), x, columns, width, sequentialQ4_0);
@@ -40,12 +46,20 @@ internal static unsafe class MatVec
 
     /// <summary>
     /// The batched form: <c>y[t * yStride + r] = dot(row r, x_t)</c> for <paramref name="count"/> activation vectors
-    /// <c>x_t = x + t * xStride</c> (bytes). Each weight row is read from memory once and reused, from L1, for the whole batch.
+    /// <c>x_t = x + t * xStride</c> (bytes). Each weight row is read from memory once and reused, from L1, for the whole batch; formats with a tiled kernel
+    /// (<see cref="Q4_0SequentialTiles"/>) also unpack each weight block once for several vectors.
     /// </summary>
     public static void ComputeBatch(
         GgmlType weightType, byte* weights, long rowBytes, int columns, int rowStart, int rowEnd,
         byte* x, long xStride, int count, float* y, long yStride, KernelWidth width, bool sequentialQ4_0 = false)
     {
+        if (weightType == GgmlType.Q4_0 && sequentialQ4_0 && Q4_0SequentialTiles.Supports(width))
+        {
+            // Tiles of 8 rows × 4 vectors: each weight block unpacked once per tile, 8 to 32 independent FMA chains.
+            Q4_0SequentialTiles.ComputeBatch(weights, rowBytes, columns / 32, rowStart, rowEnd, x, xStride, count, y, yStride, width);
+            return;
+        }
+
         for (int r = rowStart; r < rowEnd; r++)
         {
             byte* row = weights + (r * rowBytes);

@@ -150,4 +150,55 @@ public unsafe class MatVecTests
             }
         }
     }
+
+    [TestCaseSource(nameof(ReferenceOrderCases))]
+    public void BatchedTilesGiveTheReferenceBits(GgmlType type, bool sequential, int widthIndex)
+    {
+        // Tiled kernels (several rows and activation vectors per step) must keep each output's own order: a row range
+        // with a partial tile at each end, batches of 1, 4 and 7 vectors (a full 4-vector tile and leftovers).
+        var width = (KernelWidth)widthIndex;
+        var activationType = ActivationQuantizer.ActivationTypeFor(type);
+        int columns = GgmlTypeInfo.Get(type).BlockSize switch { 1 => 4096, 32 => 160, _ => 768 };
+        const int rows = 29, rowStart = 3, rowEnd = 27;
+        byte[] weights = Weights(type, rows, columns, seed: 41);
+        long rowBytes = GgmlTypeInfo.Get(type).ByteCount(columns);
+        foreach (int batch in new[] { 1, 4, 7 })
+        {
+            int xBytes = ActivationQuantizer.ByteCount(activationType, columns);
+            int referenceBytes = ReferenceDot.ActivationBytes(activationType, columns);
+            var prepared = new byte[xBytes * batch];
+            var referencePrepared = new byte[referenceBytes * batch];
+            for (int t = 0; t < batch; t++)
+            {
+                float[] activations = Activations(columns, seed: 100 + t);
+                ActivationQuantizer.Quantize(activationType, activations, prepared.AsSpan(t * xBytes, xBytes), width);
+                ReferenceDot.QuantizeActivations(activationType, activations, referencePrepared.AsSpan(t * referenceBytes, referenceBytes));
+            }
+
+            var y = Enumerable.Repeat(float.NaN, batch * rows).ToArray();
+            fixed (byte* w = weights)
+            fixed (byte* px = prepared)
+            fixed (float* py = y)
+            {
+                MatVec.ComputeBatch(type, w, rowBytes, columns, rowStart, rowEnd, px, xBytes, batch, py, rows, width, sequential);
+            }
+
+            for (int t = 0; t < batch; t++)
+            {
+                for (int r = 0; r < rows; r++)
+                {
+                    float got = y[(t * rows) + r];
+                    if (r < rowStart || r >= rowEnd)
+                    {
+                        Assert.That(float.IsNaN(got), $"row {r} outside the range was written");
+                        continue;
+                    }
+
+                    float expected = ReferenceDot.Dot(type, weights.AsSpan((int)(r * rowBytes), (int)rowBytes), referencePrepared.AsSpan(t * referenceBytes, referenceBytes), columns, sequential);
+                    Assert.That(BitConverter.SingleToUInt32Bits(got), Is.EqualTo(BitConverter.SingleToUInt32Bits(expected)),
+                        $"{type} {width} batch {batch} vector {t} row {r}: {got} vs reference {expected}");
+                }
+            }
+        }
+    }
 }
