@@ -468,8 +468,8 @@ internal sealed class TransformerState
         {
             float t = _ropeFactors is null ? theta : theta / _ropeFactors[i];
             t *= _c.RopeFreqScale;
-            cos[i] = MathF.Cos(t);
-            sin[i] = MathF.Sin(t);
+            cos[i] = MathF.Cos(t) * _c.RopeAttentionFactor; // the reference's mscale: 1 unless the file sets rope.scaling.attn_factor
+            sin[i] = MathF.Sin(t) * _c.RopeAttentionFactor;
             theta *= thetaScale;
         }
     }

@@ -114,6 +114,13 @@ public static class SyntheticModel
             plan.Add(new TensorPlan("rope_freqs.weight", GgmlType.F32, [ropeFactors.Length], WeightKind.Norm, ropeFactors)); // first, as the converter writes it
         }
 
+        if (shape.LongRopeOriginalContext is not null)
+        {
+            int pairs = shape.EffectiveHeadDimension / 2;
+            plan.Add(new TensorPlan("rope_factors_long.weight", GgmlType.F32, [pairs], WeightKind.Norm, [.. Enumerable.Range(0, pairs).Select(i => 1f + (i / 2f))]));
+            plan.Add(new TensorPlan("rope_factors_short.weight", GgmlType.F32, [pairs], WeightKind.Norm, [.. Enumerable.Range(0, pairs).Select(i => 1f + (i / 100f))]));
+        }
+
         Matrix("token_embd.weight", dim, vocabularySize);
         for (int l = 0; l < layers; l++)
         {
@@ -343,6 +350,12 @@ public static class SyntheticModel
         writer.SetMetadata($"{a}.attention.layer_norm_rms_epsilon", GgufValue.From(shape.RmsNormEpsilon));
         writer.SetMetadata($"{a}.rope.freq_base", GgufValue.From(shape.RopeFreqBase));
         writer.SetMetadata($"{a}.rope.dimension_count", GgufValue.From(U(shape.EffectiveHeadDimension)));
+        if (shape.LongRopeOriginalContext is { } original)
+        {
+            writer.SetMetadata($"{a}.rope.scaling.attn_factor", GgufValue.From(shape.LongRopeAttentionFactor()));
+            writer.SetMetadata($"{a}.rope.scaling.original_context_length", GgufValue.From(U(original)));
+        }
+
         if (shape.LinearRopeScaling is { } linear)
         {
             writer.SetMetadata($"{a}.rope.scaling.type", GgufValue.From("linear"));

@@ -64,6 +64,14 @@ public sealed record SyntheticModelShape
     /// </summary>
     public float? Llama3RopeFactor { get; init; }
 
+    /// <summary>
+    /// Phi-3 128k's long RoPE: <c>rope_factors_long.weight</c> and <c>rope_factors_short.weight</c> (per-dimension
+    /// divisors, long 1 + i/2, short 1 + i/100), <c>rope.scaling.original_context_length</c> set to this value and
+    /// <c>rope.scaling.attn_factor</c> = sqrt(1 + ln(context / original) / ln(original)) as the converter writes it. A session
+    /// longer than this original context uses the long factors. <see langword="null"/> for none; phi3 only.
+    /// </summary>
+    public int? LongRopeOriginalContext { get; init; }
+
     /// <summary>RMSNorm epsilon (<c>attention.layer_norm_rms_epsilon</c>).</summary>
     public float RmsNormEpsilon { get; init; } = 1e-5f;
 
@@ -116,6 +124,11 @@ public sealed record SyntheticModelShape
 
         return factors;
     }
+
+    /// <summary>The long-rope attention factor for <see cref="LongRopeOriginalContext"/>, as the converter computes it; 1 without.</summary>
+    public float LongRopeAttentionFactor() => LongRopeOriginalContext is { } original
+        ? (float)Math.Sqrt(1 + (Math.Log((double)ContextLength / original) / Math.Log(original)))
+        : 1f;
 
     /// <summary>The head size this shape uses.</summary>
     public int EffectiveHeadDimension => HeadDimension ?? (EmbeddingLength / HeadCount);
@@ -200,6 +213,12 @@ public sealed record SyntheticModelShape
         TiedOutput = true, Llama3RopeFactor = 32f,
     };
 
+    /// <summary>The <see cref="TinyPhi3"/> shape as a 128k Phi-3: context 131072, long RoPE factors past an original context of 256.</summary>
+    public static SyntheticModelShape TinyPhi3LongRope { get; } = TinyPhi3 with
+    {
+        Name = "tiny-phi3-128k", ContextLength = 131072, LongRopeOriginalContext = 256,
+    };
+
     /// <summary>The <see cref="TinyLlama"/> shape with linear RoPE scaling by 4 (context 8192).</summary>
     public static SyntheticModelShape TinyLlamaLinearRope { get; } = TinyLlama with
     {
@@ -207,9 +226,9 @@ public sealed record SyntheticModelShape
     };
 
     /// <summary>The presets by name: tinyllama-1.1b, llama2-7b, qwen2-0.5b, phi3-mini, gemma2-2b, tiny-llama, tiny-qwen2,
-    /// tiny-phi3, tiny-gemma2, tiny-llama3 and tiny-llama-linear.</summary>
+    /// tiny-phi3, tiny-gemma2, tiny-llama3, tiny-llama-linear and tiny-phi3-128k.</summary>
     public static IReadOnlyDictionary<string, SyntheticModelShape> Presets { get; } =
-        new[] { TinyLlama1B, Llama2Size7B, Qwen2Size500M, Phi3Mini, Gemma2Size2B, TinyLlama, TinyQwen2, TinyPhi3, TinyGemma2, TinyLlama3, TinyLlamaLinearRope }
+        new[] { TinyLlama1B, Llama2Size7B, Qwen2Size500M, Phi3Mini, Gemma2Size2B, TinyLlama, TinyQwen2, TinyPhi3, TinyGemma2, TinyLlama3, TinyLlamaLinearRope, TinyPhi3LongRope }
             .ToDictionary(s => s.Name, StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Checks that the shape can be written.</summary>
@@ -266,6 +285,11 @@ public sealed record SyntheticModelShape
         if (Llama3RopeFactor is { } llama3 && (!(llama3 >= 1 && float.IsFinite(llama3)) || Architecture != "llama"))
         {
             throw new ArgumentException($"Llama3RopeFactor {llama3} must be at least 1, on a llama model.", nameof(Llama3RopeFactor));
+        }
+
+        if (LongRopeOriginalContext is { } original && (Architecture != "phi3" || original < 2 || original >= ContextLength))
+        {
+            throw new ArgumentException($"LongRopeOriginalContext {original} needs a phi3 model whose ContextLength ({ContextLength}) exceeds it.", nameof(LongRopeOriginalContext));
         }
 
         if (Architecture == "phi3" && SlidingWindow is null)

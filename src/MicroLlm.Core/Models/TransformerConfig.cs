@@ -35,6 +35,9 @@ internal sealed record TransformerConfig
     /// <summary>Position scale of linear RoPE scaling (1 / factor); 1 without scaling.</summary>
     public required float RopeFreqScale { get; init; }
 
+    /// <summary>Scale of RoPE's cos and sin (<c>rope.scaling.attn_factor</c>, Phi-3 128k's long-rope "mscale"); 1 for none.</summary>
+    public float RopeAttentionFactor { get; init; } = 1f;
+
     /// <summary>NeoX ordering rotates (x[i], x[i + n/2]); the normal ordering rotates adjacent pairs.</summary>
     public required bool RopeNeox { get; init; }
     public required float RmsNormEpsilon { get; init; }
@@ -146,6 +149,7 @@ internal sealed record TransformerConfig
             RopeDimensionCount = ropeDims,
             RopeFreqBase = Finite(m.GetSingle($"{arch}.rope.freq_base") ?? 10000f, $"{arch}.rope.freq_base", allowZero: false),
             RopeFreqScale = freqScale,
+            RopeAttentionFactor = Finite(m.GetSingle($"{arch}.rope.scaling.attn_factor") ?? 1f, $"{arch}.rope.scaling.attn_factor", allowZero: false),
             RopeNeox = arch != "llama",
             RmsNormEpsilon = Finite(m.GetSingle($"{arch}.attention.layer_norm_rms_epsilon") ?? 1e-5f, $"{arch}.attention.layer_norm_rms_epsilon", allowZero: true),
             ContextLength = Req("context_length"),

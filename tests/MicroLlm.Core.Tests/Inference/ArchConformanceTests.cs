@@ -27,7 +27,8 @@ public class ArchConformanceTests
         Assert.That(ours, Is.EqualTo(c.Tokens), "the prompt's ids");
 
         int vocab = model.Info.VocabularySize;
-        using var session = model.CreateSession(new SessionOptions { ContextLength = c.Tokens.Length + c.Greedy.Length + 1 });
+        // The reference ran with a 512-token context, which also picks Phi-3's long or short RoPE factors.
+        using var session = model.CreateSession(new SessionOptions { ContextLength = 512 });
         var all = new float[c.Tokens.Length * vocab];
         session.EvaluateAll(c.Tokens, all);
         float maxDiff = 0;

@@ -36,7 +36,7 @@ public class ArchOracleDataTests
             // their frequency factors change the low-frequency rotations enough to show.
             var languages = cases.Where(c => c.Model == model).Select(c => c.Language).ToList();
             Assert.That(languages, Does.Contain("en").And.Contain("bn"), model.File);
-            bool scaled = SyntheticModelShape.Presets[model.Shape] is { Llama3RopeFactor: not null } or { LinearRopeScaling: not null };
+            bool scaled = SyntheticModelShape.Presets[model.Shape] is { Llama3RopeFactor: not null } or { LinearRopeScaling: not null } or { LongRopeOriginalContext: not null };
             Assert.That(languages.Contains("long"), Is.EqualTo(scaled), model.File);
         }
 
