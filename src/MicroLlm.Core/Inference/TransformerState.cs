@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using MicroLlm.Kernels;
 using MicroLlm.Models;
 using MicroLlm.Numerics;
 
@@ -217,9 +218,16 @@ internal sealed class TransformerState
                 TensorPrimitives.ConvertToHalf(v.Slice(i * kvDim, kvDim), _valueCache[l].AsSpan(slot, kvDim));
             }
 
-            for (int i = 0; i < n; i++)
+            if (F16Attention.Supports(Kernel.Current, _c.HeadDimension))
             {
-                Attention(l, position + i, q.Slice(i * qDim, qDim), att.Slice(i * qDim, qDim));
+                ParallelAttention(l, position, n, q, att);
+            }
+            else
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    Attention(l, position + i, q.Slice(i * qDim, qDim), att.Slice(i * qDim, qDim));
+                }
             }
 
             layer.AttentionOutput.MatMul(att, n, proj, _scratch, _model.ThreadCount);
@@ -325,6 +333,66 @@ internal sealed class TransformerState
         }
 
         _capacity = capacity;
+    }
+
+    /// <summary>
+    /// <see cref="Attention"/> for tokens at <paramref name="position"/>.. (<paramref name="n"/> of them), every
+    /// (token, head) pair an item of the compute pool: each head's output is one thread's work in the same order.
+    /// </summary>
+    private unsafe void ParallelAttention(int layer, int position, int n, ReadOnlySpan<float> q, Span<float> output)
+    {
+        fixed (Half* keys = _keyCache[layer])
+        fixed (Half* values = _valueCache[layer])
+        fixed (float* qp = q)
+        fixed (float* op = output)
+        {
+            var body = new AttentionBody
+            {
+                Keys = keys,
+                Values = values,
+                Q = qp,
+                Output = op,
+                Position = position,
+                Heads = _c.HeadCount,
+                Group = _c.HeadCount / _c.KvHeadCount,
+                HeadDimension = _c.HeadDimension,
+                QueryDimension = _c.QueryDimension,
+                KvDimension = _c.KvDimension,
+                Window = _c.IsSlidingLayer(layer) ? _c.SlidingWindow : 0,
+                Cap = _c.AttentionLogitSoftcap,
+                Scale = _c.SoftmaxScale,
+            };
+            ComputePool.ForThreads(_model.ThreadCount).For(n * _c.HeadCount, 1, ref body);
+        }
+    }
+
+    private unsafe struct AttentionBody : IRangeBody
+    {
+        public Half* Keys;
+        public Half* Values;
+        public float* Q;
+        public float* Output;
+        public int Position;
+        public int Heads;
+        public int Group;
+        public int HeadDimension;
+        public int QueryDimension;
+        public int KvDimension;
+        public int Window;
+        public float Cap;
+        public float Scale;
+
+        public readonly void Invoke(int start, int end)
+        {
+            for (int item = start; item < end; item++)
+            {
+                int i = item / Heads, h = item % Heads, position = Position + i;
+                int first = Window > 0 ? Math.Max(0, position - Window + 1) : 0;
+                int kvOffset = h / Group * HeadDimension;
+                long at = ((long)i * QueryDimension) + (h * HeadDimension);
+                F16Attention.Head(Keys + kvOffset, Values + kvOffset, KvDimension, first, position, HeadDimension, Q + at, Output + at, Cap, Scale);
+            }
+        }
     }
 
     private void Attention(int layer, int position, ReadOnlySpan<float> q, Span<float> output)
