@@ -17,8 +17,8 @@ namespace MicroLlm.Kernels;
 /// <c>Numerics/ReferenceDot.Q4_0Sequential</c> at every width; only the work across rows and vectors is reordered.</para>
 /// <para>The integer sum is taken as Σ nibble · x − 8 · Σ x, with Σ x per activation block computed once per call
 /// (it does not depend on the row), so one unsigned × signed byte multiply-add per 32 weights remains. Rows of a tile
-/// are combined with horizontal adds: the 512-bit path multiplies rows r and r + 4 in one register against the
-/// activations laid out as [0-15, 0-15, 16-31, 16-31].</para>
+/// are combined with horizontal adds (256-bit path) or with two rounds of lane permutes in 16 bits (512-bit path,
+/// rows 2p and 2p + 1 in one register against the activations broadcast twice).</para>
 /// </remarks>
 internal static unsafe class Q4_0SequentialTiles
 {
@@ -130,22 +130,28 @@ internal static unsafe class Q4_0SequentialTiles
         {
             var low = Vector512.Create((byte)0x0F);
             var ones = Vector512.Create((short)1);
+            var spread = Vector512.Create(0ul, 1, 0, 1, 2, 3, 2, 3);
+            var shifts = Vector512.Create((ushort)0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4);
+            var even = Vector512.Create((short)0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 42, 44, 46, 48, 50, 52, 54, 56, 58, 60, 62);
+            var odd = even + Vector512<short>.One;
+            var evenRows = Vector512.Create((short)0, 2, 8, 10, 16, 18, 24, 26, 32, 34, 40, 42, 48, 50, 56, 58, 4, 6, 12, 14, 20, 22, 28, 30, 36, 38, 44, 46, 52, 54, 60, 62);
+            var oddRows = evenRows + Vector512<short>.One;
             for (int b = 0; b < blocks; b++)
             {
                 byte* wb = w + (b * WBytes);
                 Prefetch(next + (b * TileRows * WBytes));
                 var dw = HalfBits.ToSingle(Avx2.GatherVector256((int*)wb, offsets, 1).AsUInt32());
-                var w0 = Nibbles512(wb, rb, 0, low);
-                var w1 = Nibbles512(wb, rb, 1, low);
-                var w2 = Nibbles512(wb, rb, 2, low);
-                var w3 = Nibbles512(wb, rb, 3, low);
+                var w0 = Nibbles512(wb, rb, 0, spread, shifts, low);
+                var w1 = Nibbles512(wb, rb, 1, spread, shifts, low);
+                var w2 = Nibbles512(wb, rb, 2, spread, shifts, low);
+                var w3 = Nibbles512(wb, rb, 3, spread, shifts, low);
                 long xo = b * XBytes;
-                acc0 = Fma(Sums512(w0, w1, w2, w3, x + xo, ones), sx[b], dw, dx[b], acc0);
+                acc0 = Fma(Sums512(w0, w1, w2, w3, x + xo, even, odd, evenRows, oddRows, ones), sx[b], dw, dx[b], acc0);
                 if (TColumns.Count > 1)
                 {
-                    acc1 = Fma(Sums512(w0, w1, w2, w3, x1 + xo, ones), sx[blocks + b], dw, dx[blocks + b], acc1);
-                    acc2 = Fma(Sums512(w0, w1, w2, w3, x2 + xo, ones), sx[(2 * blocks) + b], dw, dx[(2 * blocks) + b], acc2);
-                    acc3 = Fma(Sums512(w0, w1, w2, w3, x3 + xo, ones), sx[(3 * blocks) + b], dw, dx[(3 * blocks) + b], acc3);
+                    acc1 = Fma(Sums512(w0, w1, w2, w3, x1 + xo, even, odd, evenRows, oddRows, ones), sx[blocks + b], dw, dx[blocks + b], acc1);
+                    acc2 = Fma(Sums512(w0, w1, w2, w3, x2 + xo, even, odd, evenRows, oddRows, ones), sx[(2 * blocks) + b], dw, dx[(2 * blocks) + b], acc2);
+                    acc3 = Fma(Sums512(w0, w1, w2, w3, x3 + xo, even, odd, evenRows, oddRows, ones), sx[(3 * blocks) + b], dw, dx[(3 * blocks) + b], acc3);
                 }
             }
         }
@@ -199,29 +205,36 @@ internal static unsafe class Q4_0SequentialTiles
     private static Vector256<float> Fma(Vector256<int> sums, int eightSumX, Vector256<float> dw, float dx, Vector256<float> acc) =>
         Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sums - Vector256.Create(eightSumX)), dw * Vector256.Create(dx), acc);
 
-    /// <summary>The nibbles of rows <paramref name="pair"/> and <paramref name="pair"/> + 4 as [low r, low r+4, high r, high r+4].</summary>
+    /// <summary>The nibbles of rows 2p and 2p + 1 as [low 2p, high 2p, low 2p+1, high 2p+1] (128 bits each).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<byte> Nibbles512(byte* wb, int rb, int pair, Vector512<byte> low)
+    private static Vector512<byte> Nibbles512(byte* wb, int rb, int pair, Vector512<ulong> spread, Vector512<ushort> shifts, Vector512<byte> low)
     {
-        var q = Vector256.Create(Vector128.Load(wb + (pair * rb) + 2), Vector128.Load(wb + ((pair + 4) * rb) + 2));
-        return Vector512.Create(q, Avx2.ShiftRightLogical(q.AsUInt16(), 4).AsByte()) & low;
+        var q = Vector256.Create(Vector128.Load(wb + (2 * pair * rb) + 2), Vector128.Load(wb + (((2 * pair) + 1) * rb) + 2));
+        var twice = Avx512F.PermuteVar8x64(q.ToVector512Unsafe().AsUInt64(), spread); // [q 2p, q 2p, q 2p+1, q 2p+1]
+        return Avx512BW.ShiftRightLogicalVariable(twice.AsUInt16(), shifts).AsByte() & low;
     }
 
-    /// <summary>Σ nibble · x for rows r..r+7 (nibble registers from <see cref="Nibbles512"/>), row r in lane r.</summary>
+    /// <summary>
+    /// Σ nibble · x for rows r..r+7 (nibble registers from <see cref="Nibbles512"/>), row r in lane r. The byte
+    /// products are summed in 16 bits while a lane holds at most 8 of them (|Σ| ≤ 8 · 2 · 15 · 127 &lt; 2^15), by
+    /// two rounds of even-plus-odd lane pairs, then widened once.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Sums512(Vector512<byte> w0, Vector512<byte> w1, Vector512<byte> w2, Vector512<byte> w3, byte* xb, Vector512<short> ones)
+    private static Vector256<int> Sums512(
+        Vector512<byte> w0, Vector512<byte> w1, Vector512<byte> w2, Vector512<byte> w3, byte* xb,
+        Vector512<short> even, Vector512<short> odd, Vector512<short> evenRows, Vector512<short> oddRows, Vector512<short> ones)
     {
-        // x as [0-15, 0-15, 16-31, 16-31] to meet the nibble layout.
-        var xq = Vector512.Shuffle(Vector512.Create(Vector256.Load(xb + 2), Vector256.Load(xb + 2)).AsUInt64(), Vector512.Create(0ul, 1, 0, 1, 2, 3, 2, 3)).AsSByte();
-        var u0 = Fold(MatVec.Widen(MatVec.MulAdd(w0, xq), ones)); // [row 0 ×4, row 4 ×4]
-        var u1 = Fold(MatVec.Widen(MatVec.MulAdd(w1, xq), ones));
-        var u2 = Fold(MatVec.Widen(MatVec.MulAdd(w2, xq), ones));
-        var u3 = Fold(MatVec.Widen(MatVec.MulAdd(w3, xq), ones));
-        return Avx2.HorizontalAdd(Avx2.HorizontalAdd(u0, u1), Avx2.HorizontalAdd(u2, u3));
+        var xq = Avx512F.BroadcastVector256ToVector512((long*)(xb + 2)).AsSByte(); // [0-15, 16-31, 0-15, 16-31]
+        var m0 = MatVec.MulAdd(w0, xq); // rows 0, 1: 16 lanes each
+        var m1 = MatVec.MulAdd(w1, xq);
+        var m2 = MatVec.MulAdd(w2, xq);
+        var m3 = MatVec.MulAdd(w3, xq);
+        var a = Avx512BW.PermuteVar32x16x2(m0, even, m1) + Avx512BW.PermuteVar32x16x2(m0, odd, m1); // rows 0-3, 8 lanes each
+        var b = Avx512BW.PermuteVar32x16x2(m2, even, m3) + Avx512BW.PermuteVar32x16x2(m2, odd, m3); // rows 4-7
+        var c = Avx512BW.PermuteVar32x16x2(a, evenRows, b) + Avx512BW.PermuteVar32x16x2(a, oddRows, b); // row j in 2j, 2j+1, 2j+16, 2j+17
+        var d = MatVec.Widen(c, ones); // row j in lanes j and j + 8
+        return d.GetLower() + d.GetUpper();
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Fold(Vector512<int> v) => v.GetLower() + v.GetUpper();
 
     /// <summary>One row's 32 nibbles as [0-15 low, 16-31 high].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
