@@ -164,12 +164,21 @@ internal sealed unsafe class WeightMatrix
             return;
         }
 
+        ParallelReferenceRows(chunks, quantized, stride, count, y, scratch.Rounded);
+    }
+
+    /// <summary>
+    /// <see cref="ReferenceRows"/> split over <paramref name="chunks"/> threads; a method of its own so that the
+    /// lambda's captured state is allocated only on this path, never on the kernels' path (nothing allocates per token).
+    /// </summary>
+    private void ParallelReferenceRows(int chunks, Span<byte> quantized, int stride, int count, Span<float> y, float[] widened)
+    {
+        int cols = Columns;
         fixed (byte* qp = quantized)
         fixed (float* yp = y)
         {
             nint qa = (nint)qp, ya = (nint)yp;
             int bytes = quantized.Length, outputs = count * Rows;
-            float[] widened = scratch.Rounded;
             Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, c =>
             {
                 int start = (int)((long)Rows * c / chunks), end = (int)((long)Rows * (c + 1) / chunks);
@@ -238,6 +247,13 @@ internal sealed unsafe class WeightMatrix
             return;
         }
 
+        ParallelRowRange(chunks, rounded, count, y);
+    }
+
+    /// <summary><see cref="RowRange"/> split over <paramref name="chunks"/> threads (the lambda's state allocated only here).</summary>
+    private void ParallelRowRange(int chunks, Span<float> rounded, int count, Span<float> y)
+    {
+        int cols = Columns;
         fixed (float* xp = rounded)
         fixed (float* yp = y)
         {
