@@ -252,10 +252,25 @@ public unsafe class Q40OrderBenchmarks
         }
 
         int xBytes = ActivationQuantizer.ByteCount(GgmlType.Q8_0, x.Length);
-        _x = (byte*)NativeMemory.AlignedAlloc((nuint)xBytes, 64);
-        ActivationQuantizer.Quantize(GgmlType.Q8_0, x, new Span<byte>(_x, xBytes));
-        _y = (float*)NativeMemory.AlignedAlloc((nuint)(_rows * sizeof(float)), 64);
+        _xBytes = xBytes;
+        _x = (byte*)NativeMemory.AlignedAlloc((nuint)(xBytes * Batch), 64);
+        for (int t = 0; t < Batch; t++)
+        {
+            ActivationQuantizer.Quantize(GgmlType.Q8_0, x, new Span<byte>(_x + (t * xBytes), xBytes));
+        }
+
+        _y = (float*)NativeMemory.AlignedAlloc((nuint)(_rows * Batch * sizeof(float)), 64);
     }
+
+    private const int Batch = 32;
+    private int _xBytes;
+
+    /// <summary>
+    /// Prefill: 32 activation vectors (a batch of the runtime's) through the same tiles; the GB/s column counts the
+    /// weights once, so 32 × it is the rate at which weights meet activations.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = Batch)]
+    public void SequentialTilesBatch32() => MatVec.ComputeBatch(GgmlType.Q4_0, _weights, _rowBytes, KernelBenchmarks.Columns, 0, _rows, _x, _xBytes, Batch, _y, _rows, Kernel.Best, sequentialQ4_0: true);
 
     [GlobalCleanup]
     public void Cleanup()

@@ -51,7 +51,7 @@ internal static unsafe class Q4_0SequentialTiles
         int entries = count * blocks;
         float[] scales = t_scales is { } s && s.Length >= entries ? s : (t_scales = new float[Math.Max(entries, 1024)]);
         int[] sums = t_sums is { } i && i.Length >= entries ? i : (t_sums = new int[Math.Max(entries, 1024)]);
-        int tiledEnd = rowStart + ((rowEnd - rowStart) / TileRows * TileRows);
+        int tiledEnd;
         fixed (float* dx = scales)
         fixed (int* sx = sums)
         {
@@ -60,7 +60,14 @@ internal static unsafe class Q4_0SequentialTiles
                 PrepareActivations(x + (t * xStride), blocks, dx + (t * blocks), sx + (t * blocks));
             }
 
+            if (Q4_0SequentialPanels.Supports(width, count))
+            {
+                // Prefill: whole panels of 16 rows with a row per lane; the rest in tiles below.
+                rowStart = Q4_0SequentialPanels.ComputePanels(weights, rowBytes, blocks, rowStart, rowEnd, x, xStride, count, dx, sx, y, yStride);
+            }
+
             bool wide = width == KernelWidth.Vector512;
+            tiledEnd = rowStart + ((rowEnd - rowStart) / TileRows * TileRows);
             for (int r = rowStart; r < tiledEnd; r += TileRows)
             {
                 byte* w = weights + (r * rowBytes);
