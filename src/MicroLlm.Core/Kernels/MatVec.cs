@@ -60,10 +60,21 @@ internal static unsafe class MatVec
             return;
         }
 
+        bool q8Columns = weightType == GgmlType.Q8_0 && width >= KernelWidth.Vector256 && count >= 4;
         for (int r = rowStart; r < rowEnd; r++)
         {
             byte* row = weights + (r * rowBytes);
-            for (int t = 0; t < count; t++)
+            int t = 0;
+            if (q8Columns)
+            {
+                // Four vectors per pass over the row: its blocks loaded once, four FMA chains side by side.
+                for (; t + 4 <= count; t += 4)
+                {
+                    Q8_0Dot.Dot4(row, x + (t * xStride), xStride, columns / 32, y + (t * yStride) + r, yStride);
+                }
+            }
+
+            for (; t < count; t++)
             {
                 y[(t * yStride) + r] = Dot(weightType, row, x + (t * xStride), columns, width, sequentialQ4_0);
             }
