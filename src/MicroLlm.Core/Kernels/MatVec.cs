@@ -60,17 +60,24 @@ internal static unsafe class MatVec
             return;
         }
 
-        bool q8Columns = weightType == GgmlType.Q8_0 && width >= KernelWidth.Vector256 && count >= 4;
+        bool fourColumns = weightType is GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q6_K && width >= KernelWidth.Vector256 && count >= 4;
         for (int r = rowStart; r < rowEnd; r++)
         {
             byte* row = weights + (r * rowBytes);
             int t = 0;
-            if (q8Columns)
+            if (fourColumns)
             {
-                // Four vectors per pass over the row: its blocks loaded once, four FMA chains side by side.
+                // Four vectors per pass over the row: its blocks loaded and unpacked once, four FMA chains side by side.
                 for (; t + 4 <= count; t += 4)
                 {
-                    Q8_0Dot.Dot4(row, x + (t * xStride), xStride, columns / 32, y + (t * yStride) + r, yStride);
+                    byte* xt = x + (t * xStride);
+                    float* yt = y + (t * yStride) + r;
+                    switch (weightType)
+                    {
+                        case GgmlType.Q8_0: Q8_0Dot.Dot4(row, xt, xStride, columns / 32, yt, yStride); break;
+                        case GgmlType.Q4_K: Q4_KDot.Dot4(row, xt, xStride, columns / 256, yt, yStride); break;
+                        default: Q6_KDot.Dot4(row, xt, xStride, columns / 256, yt, yStride); break;
+                    }
                 }
             }
 
