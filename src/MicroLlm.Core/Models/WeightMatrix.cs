@@ -127,9 +127,20 @@ internal sealed unsafe class WeightMatrix
         var activationType = ReferenceDot.ActivationType(Type);
         int stride = ReferenceDot.ActivationBytes(activationType, cols);
         var quantized = scratch.Quantized.AsSpan(0, count * stride);
+        // Q8_0/Q8_K bytes from the vector quantizer equal the reference's (tested at every width); the scalar width keeps
+        // ReferenceDot's as the oracle, and F32/F16 keep its layout (halves), which the F16 path widens below.
+        var width = Kernel.Current;
+        bool vectorQuantizer = width != KernelWidth.Scalar && activationType is GgmlType.Q8_0 or GgmlType.Q8_K;
         for (int t = 0; t < count; t++)
         {
-            ReferenceDot.QuantizeActivations(activationType, x.Slice(t * cols, cols), quantized.Slice(t * stride, stride));
+            if (vectorQuantizer)
+            {
+                ActivationQuantizer.Quantize(activationType, x.Slice(t * cols, cols), quantized.Slice(t * stride, stride), width);
+            }
+            else
+            {
+                ReferenceDot.QuantizeActivations(activationType, x.Slice(t * cols, cols), quantized.Slice(t * stride, stride));
+            }
         }
 
         if (Type == GgmlType.F16)
