@@ -75,6 +75,31 @@ internal static unsafe class FloatDot
         return Reduce16(Vector256.Load(lanes), Vector256.Load(lanes + 8));
     }
 
+    /// <summary>
+    /// Prefill, 512 bits: one F32 or F16 (<paramref name="half"/>) row of a multiple of 16 against four activation
+    /// vectors (<paramref name="xStride"/> floats apart), writing <c>y[t * yStride]</c>; each vector's chain is
+    /// <see cref="Lanes16"/>'s (same lanes, same FMAs, same tree), so the bits are the same, while each weight vector is
+    /// loaded and widened once and four chains hide the FMA latency.
+    /// </summary>
+    public static void Lanes16x4(byte* w, float* x, long xStride, int n, bool half, float* y, long yStride)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        float* x1 = x + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+        for (int c = 0; c < n; c += 16)
+        {
+            var wv = half ? HalfBits.ToSingle(Avx512F.ConvertToVector512UInt32(Vector256.Load((ushort*)w + c))) : Vector512.Load((float*)w + c);
+            a0 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(x + c), a0);
+            a1 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(x1 + c), a1);
+            a2 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(x2 + c), a2);
+            a3 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(x3 + c), a3);
+        }
+
+        y[0] = Reduce16(a0.GetLower(), a0.GetUpper());
+        y[yStride] = Reduce16(a1.GetLower(), a1.GetUpper());
+        y[2 * yStride] = Reduce16(a2.GetLower(), a2.GetUpper());
+        y[3 * yStride] = Reduce16(a3.GetLower(), a3.GetUpper());
+    }
+
     /// <summary>Σ w[i] x[i] over <paramref name="n"/> floats.</summary>
     public static float F32(float* w, float* x, int n, KernelWidth width)
     {
