@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace MicroLlm.Kernels;
 
@@ -67,6 +68,20 @@ internal static unsafe class Q4_KDot
             int prod = (mins[2 * m] * (bsums[4 * m] + bsums[(4 * m) + 1])) + (mins[(2 * m) + 1] * (bsums[(4 * m) + 2] + bsums[(4 * m) + 3]));
             lanes[m] = MathF.FusedMultiplyAdd(negativeDmin, prod, lanes[m]);
         }
+    }
+
+    /// <summary>
+    /// <see cref="AccumulateMinimums"/> for Q4_K (four lanes) in one vector: <c>mins[j] · (bsums[2j] + bsums[2j+1])</c>
+    /// by one 16-bit multiply-add, pairs summed per lane (exact integers), then the same FMA per lane. Needs AVX2.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<float> Minimums128(float negativeDmin, byte* mins, short* bsums, Vector128<float> lanes)
+    {
+        var m = Vector128.CreateScalar(*(ulong*)mins).AsByte();
+        var twice = Avx2.ConvertToVector256Int16(Sse2.UnpackLow(m, m)); // m0 m0 m1 m1 … m7 m7
+        var products = Avx2.MultiplyAddAdjacent(Vector256.Load(bsums), twice);
+        var sums = Ssse3.HorizontalAdd(products.GetLower(), products.GetUpper());
+        return Vector128.FusedMultiplyAdd(Vector128.Create(negativeDmin), Vector128.ConvertToSingle(sums), lanes);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -177,6 +192,7 @@ internal static unsafe class Q4_KDot
         Vector256<float> acc = default;
         float* accMin = stackalloc float[4];
         new Span<float>(accMin, 4).Clear();
+        Vector128<float> minLanes = default;
         int qsOffset = fifthBits ? 48 : 16;
         for (int b = 0; b < blocks; b++, w += fifthBits ? Q5_KDot.WBytes : WBytes, x += XBytes)
         {
@@ -202,10 +218,18 @@ internal static unsafe class Q4_KDot
 
             float dx = *(float*)x;
             acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sumi), Vector256.Create(dx * HalfBits.ToSingle(*(ushort*)w)), acc);
-            AccumulateMinimums(fifthBits, -dx * HalfBits.ToSingle(*(ushort*)(w + 2)), sm + 8, (short*)(x + 260), accMin);
+            float negativeDmin = -dx * HalfBits.ToSingle(*(ushort*)(w + 2));
+            if (fifthBits)
+            {
+                AccumulateMinimums(true, negativeDmin, sm + 8, (short*)(x + 260), accMin);
+            }
+            else
+            {
+                minLanes = Minimums128(negativeDmin, sm + 8, (short*)(x + 260), minLanes);
+            }
         }
 
-        return MatVec.Sum(acc) + FinishMinimums(fifthBits, accMin);
+        return MatVec.Sum(acc) + (fifthBits ? FinishMinimums(true, accMin) : MatVec.Sum(minLanes));
     }
 
     internal static float Dot512(byte* w, byte* x, int blocks, bool fifthBits)
@@ -216,6 +240,7 @@ internal static unsafe class Q4_KDot
         Vector256<float> acc = default;
         float* accMin = stackalloc float[4];
         new Span<float>(accMin, 4).Clear();
+        Vector128<float> minLanes = default;
         int qsOffset = fifthBits ? 48 : 16;
         for (int b = 0; b < blocks; b++, w += fifthBits ? Q5_KDot.WBytes : WBytes, x += XBytes)
         {
@@ -254,10 +279,18 @@ internal static unsafe class Q4_KDot
             float dx = *(float*)x;
             // Both halves hold lanes 0-7 of different groups: integer sums first, then the reference's 8-lane FMA.
             acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sumi.GetLower() + sumi.GetUpper()), Vector256.Create(dx * HalfBits.ToSingle(*(ushort*)w)), acc);
-            AccumulateMinimums(fifthBits, -dx * HalfBits.ToSingle(*(ushort*)(w + 2)), sm + 8, (short*)(x + 260), accMin);
+            float negativeDmin = -dx * HalfBits.ToSingle(*(ushort*)(w + 2));
+            if (fifthBits)
+            {
+                AccumulateMinimums(true, negativeDmin, sm + 8, (short*)(x + 260), accMin);
+            }
+            else
+            {
+                minLanes = Minimums128(negativeDmin, sm + 8, (short*)(x + 260), minLanes);
+            }
         }
 
-        return MatVec.Sum(acc) + FinishMinimums(fifthBits, accMin);
+        return MatVec.Sum(acc) + (fifthBits ? FinishMinimums(true, accMin) : MatVec.Sum(minLanes));
     }
 
     /// <summary>
@@ -269,10 +302,9 @@ internal static unsafe class Q4_KDot
     public static void Dot4(byte* w, byte* x, long xStride, int blocks, float* y, long yStride)
     {
         byte* sm = stackalloc byte[16];
-        float* accMin = stackalloc float[16];
-        new Span<float>(accMin, 16).Clear();
         var low = Vector256.Create((byte)0x0F);
         Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        Vector128<float> min0 = default, min1 = default, min2 = default, min3 = default;
         for (int b = 0; b < blocks; b++, w += WBytes)
         {
             Unpack(w + 4, sm);
@@ -298,16 +330,16 @@ internal static unsafe class Q4_KDot
             var s7 = Vector256.Create((short)sm[7]);
             float dw = HalfBits.ToSingle(*(ushort*)w), dmin = HalfBits.ToSingle(*(ushort*)(w + 2));
             long o = (long)b * XBytes;
-            acc0 = Column4(x + o, l0, h0, l1, h1, l2, h2, l3, h3, s0, s1, s2, s3, s4, s5, s6, s7, dw, dmin, sm + 8, accMin, acc0);
-            acc1 = Column4(x + xStride + o, l0, h0, l1, h1, l2, h2, l3, h3, s0, s1, s2, s3, s4, s5, s6, s7, dw, dmin, sm + 8, accMin + 4, acc1);
-            acc2 = Column4(x + (2 * xStride) + o, l0, h0, l1, h1, l2, h2, l3, h3, s0, s1, s2, s3, s4, s5, s6, s7, dw, dmin, sm + 8, accMin + 8, acc2);
-            acc3 = Column4(x + (3 * xStride) + o, l0, h0, l1, h1, l2, h2, l3, h3, s0, s1, s2, s3, s4, s5, s6, s7, dw, dmin, sm + 8, accMin + 12, acc3);
+            acc0 = Column4(x + o, l0, h0, l1, h1, l2, h2, l3, h3, s0, s1, s2, s3, s4, s5, s6, s7, dw, dmin, sm + 8, ref min0, acc0);
+            acc1 = Column4(x + xStride + o, l0, h0, l1, h1, l2, h2, l3, h3, s0, s1, s2, s3, s4, s5, s6, s7, dw, dmin, sm + 8, ref min1, acc1);
+            acc2 = Column4(x + (2 * xStride) + o, l0, h0, l1, h1, l2, h2, l3, h3, s0, s1, s2, s3, s4, s5, s6, s7, dw, dmin, sm + 8, ref min2, acc2);
+            acc3 = Column4(x + (3 * xStride) + o, l0, h0, l1, h1, l2, h2, l3, h3, s0, s1, s2, s3, s4, s5, s6, s7, dw, dmin, sm + 8, ref min3, acc3);
         }
 
-        y[0] = MatVec.Sum(acc0) + FinishMinimums(false, accMin);
-        y[yStride] = MatVec.Sum(acc1) + FinishMinimums(false, accMin + 4);
-        y[2 * yStride] = MatVec.Sum(acc2) + FinishMinimums(false, accMin + 8);
-        y[3 * yStride] = MatVec.Sum(acc3) + FinishMinimums(false, accMin + 12);
+        y[0] = MatVec.Sum(acc0) + MatVec.Sum(min0);
+        y[yStride] = MatVec.Sum(acc1) + MatVec.Sum(min1);
+        y[2 * yStride] = MatVec.Sum(acc2) + MatVec.Sum(min2);
+        y[3 * yStride] = MatVec.Sum(acc3) + MatVec.Sum(min3);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -317,7 +349,7 @@ internal static unsafe class Q4_KDot
         Vector256<byte> l2, Vector256<byte> h2, Vector256<byte> l3, Vector256<byte> h3,
         Vector256<short> s0, Vector256<short> s1, Vector256<short> s2, Vector256<short> s3,
         Vector256<short> s4, Vector256<short> s5, Vector256<short> s6, Vector256<short> s7,
-        float dw, float dmin, byte* mins, float* accMin, Vector256<float> acc)
+        float dw, float dmin, byte* mins, ref Vector128<float> minLanes, Vector256<float> acc)
     {
         sbyte* xq = (sbyte*)(x + 4);
         var sumi = MatVec.Widen(MatVec.MulAdd(l0, Vector256.Load(xq)), s0) + MatVec.Widen(MatVec.MulAdd(h0, Vector256.Load(xq + 32)), s1)
@@ -325,7 +357,7 @@ internal static unsafe class Q4_KDot
             + MatVec.Widen(MatVec.MulAdd(l2, Vector256.Load(xq + 128)), s4) + MatVec.Widen(MatVec.MulAdd(h2, Vector256.Load(xq + 160)), s5)
             + MatVec.Widen(MatVec.MulAdd(l3, Vector256.Load(xq + 192)), s6) + MatVec.Widen(MatVec.MulAdd(h3, Vector256.Load(xq + 224)), s7);
         float dx = *(float*)x;
-        AccumulateMinimums(false, -dx * dmin, mins, (short*)(x + 260), accMin);
+        minLanes = Minimums128(-dx * dmin, mins, (short*)(x + 260), minLanes);
         return Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sumi), Vector256.Create(dx * dw), acc);
     }
 }
