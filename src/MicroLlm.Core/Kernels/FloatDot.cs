@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -81,6 +82,7 @@ internal static unsafe class FloatDot
     /// <see cref="Lanes16"/>'s (same lanes, same FMAs, same tree), so the bits are the same, while each weight vector is
     /// loaded and widened once and four chains hide the FMA latency.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Lanes16x4(byte* w, float* x, long xStride, int n, bool half, float* y, long yStride)
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;

@@ -299,6 +299,7 @@ internal static unsafe class Q4_KDot
     /// 8 lanes, the minimums in their own lanes), so the bits are the same, while each block's scales and nibbles are
     /// unpacked once for the four. Needs AVX2.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Dot4(byte* w, byte* x, long xStride, int blocks, float* y, long yStride)
     {
         byte* sm = stackalloc byte[16];

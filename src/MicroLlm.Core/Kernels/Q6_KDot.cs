@@ -189,6 +189,7 @@ internal static unsafe class Q6_KDot
     /// order), so the bits are the same, while each block's 6-bit codes and scales are unpacked once for the four.
     /// Needs AVX2.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Dot4(byte* w, byte* x, long xStride, int blocks, float* y, long yStride)
     {
         var low = Vector256.Create((byte)0x0F);

@@ -126,6 +126,7 @@ internal static unsafe class Q8_0Dot
     /// the same, while the row's block is loaded and its magnitudes taken once and four FMA chains run side by side.
     /// Needs AVX2 (<see cref="KernelWidth.Vector256"/> or wider).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Dot4(byte* w, byte* x, long xStride, int blocks, float* y, long yStride)
     {
         var ones = Vector256.Create((short)1);
