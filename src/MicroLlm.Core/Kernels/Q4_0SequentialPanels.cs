@@ -53,12 +53,12 @@ internal static unsafe class Q4_0SequentialPanels
             int t = 0;
             for (; t + 4 <= count; t += 4)
             {
-                Panel<Four>(panel, blocks, x + (t * xStride), xStride, dx + (t * blocks), sx + (t * blocks), blocks, y + (t * yStride) + r, yStride);
+                Panel<FourColumns>(panel, blocks, x + (t * xStride), xStride, dx + (t * blocks), sx + (t * blocks), blocks, y + (t * yStride) + r, yStride);
             }
 
             for (; t < count; t++)
             {
-                Panel<One>(panel, blocks, x + (t * xStride), xStride, dx + (t * blocks), sx + (t * blocks), blocks, y + (t * yStride) + r, yStride);
+                Panel<OneColumn>(panel, blocks, x + (t * xStride), xStride, dx + (t * blocks), sx + (t * blocks), blocks, y + (t * yStride) + r, yStride);
             }
         }
 
@@ -93,24 +93,9 @@ internal static unsafe class Q4_0SequentialPanels
     private static Vector512<int> Gather16(byte* p, long upper, Vector256<int> rows) =>
         Vector512.Create(Avx2.GatherVector256((int*)p, rows, 1), Avx2.GatherVector256((int*)(p + upper), rows, 1));
 
-    private interface IColumns
-    {
-        static abstract int Count { get; }
-    }
-
-    private struct One : IColumns
-    {
-        public static int Count => 1;
-    }
-
-    private struct Four : IColumns
-    {
-        public static int Count => 4;
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Panel<TColumns>(byte* panel, int blocks, byte* x, long xStride, float* dx, int* sx, int perVector, float* y, long yStride)
-        where TColumns : struct, IColumns
+        where TColumns : struct, IActivationColumns
     {
         var low = Vector512.Create((byte)0x0F);
         var ones = Vector512.Create((short)1);

@@ -74,12 +74,12 @@ internal static unsafe class Q4_0SequentialTiles
                 int t = 0;
                 for (; t + 4 <= count; t += 4)
                 {
-                    Tile<Four>(w, rowBytes, blocks, x + (t * xStride), xStride, dx + (t * blocks), sx + (t * blocks), y + (t * yStride) + r, yStride, wide);
+                    Tile<FourColumns>(w, rowBytes, blocks, x + (t * xStride), xStride, dx + (t * blocks), sx + (t * blocks), y + (t * yStride) + r, yStride, wide);
                 }
 
                 for (; t < count; t++)
                 {
-                    Tile<One>(w, rowBytes, blocks, x + (t * xStride), xStride, dx + (t * blocks), sx + (t * blocks), y + (t * yStride) + r, yStride, wide);
+                    Tile<OneColumn>(w, rowBytes, blocks, x + (t * xStride), xStride, dx + (t * blocks), sx + (t * blocks), y + (t * yStride) + r, yStride, wide);
                 }
             }
         }
@@ -104,26 +104,11 @@ internal static unsafe class Q4_0SequentialTiles
         }
     }
 
-    private interface IColumns
-    {
-        static abstract int Count { get; }
-    }
-
-    private struct One : IColumns
-    {
-        public static int Count => 1;
-    }
-
-    private struct Four : IColumns
-    {
-        public static int Count => 4;
-    }
-
     /// <summary>Rows r..r+7 (from <paramref name="w"/>) against TColumns activation vectors; stores the 8 × TColumns outputs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile<TColumns>(
         byte* w, long rowBytes, int blocks, byte* x, long xStride, float* dx, int* sx, float* y, long yStride, bool wide)
-        where TColumns : struct, IColumns
+        where TColumns : struct, IActivationColumns
     {
         int rb = (int)rowBytes;
         var offsets = Vector256.Create(0, rb, 2 * rb, 3 * rb, 4 * rb, 5 * rb, 6 * rb, 7 * rb);

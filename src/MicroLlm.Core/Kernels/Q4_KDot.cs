@@ -43,6 +43,23 @@ internal static unsafe class Q4_KDot
     }
 
     /// <summary>
+    /// A block's minimums term: Q5_K's in the reference's scalar lanes (<see cref="AccumulateMinimums"/>), Q4_K's in one
+    /// vector (<see cref="Minimums128"/>); the decode kernels of every width share it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddMinimums(bool fifthBits, float negativeDmin, byte* mins, short* bsums, float* accMin, ref Vector128<float> minLanes)
+    {
+        if (fifthBits)
+        {
+            AccumulateMinimums(true, negativeDmin, mins, bsums, accMin);
+        }
+        else
+        {
+            minLanes = Minimums128(negativeDmin, mins, bsums, minLanes);
+        }
+    }
+
+    /// <summary>
     /// The minimums' part, as the reference accumulates it. Q4_K: four float lanes, lane m taking
     /// <c>fma(−d_x · dmin, min_2m · bsum(2m) + min_2m+1 · bsum(2m+1), lane)</c>, bsum(k) the 32-element sum. Q5_K
     /// (<paramref name="fifthBits"/>): one float, <c>fma(−d_x · dmin, Σ_k min_k · bsum(k), lanes[0])</c>, the FMA the
@@ -218,15 +235,7 @@ internal static unsafe class Q4_KDot
 
             float dx = *(float*)x;
             acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sumi), Vector256.Create(dx * HalfBits.ToSingle(*(ushort*)w)), acc);
-            float negativeDmin = -dx * HalfBits.ToSingle(*(ushort*)(w + 2));
-            if (fifthBits)
-            {
-                AccumulateMinimums(true, negativeDmin, sm + 8, (short*)(x + 260), accMin);
-            }
-            else
-            {
-                minLanes = Minimums128(negativeDmin, sm + 8, (short*)(x + 260), minLanes);
-            }
+            AddMinimums(fifthBits, -dx * HalfBits.ToSingle(*(ushort*)(w + 2)), sm + 8, (short*)(x + 260), accMin, ref minLanes);
         }
 
         return MatVec.Sum(acc) + (fifthBits ? FinishMinimums(true, accMin) : MatVec.Sum(minLanes));
@@ -279,15 +288,7 @@ internal static unsafe class Q4_KDot
             float dx = *(float*)x;
             // Both halves hold lanes 0-7 of different groups: integer sums first, then the reference's 8-lane FMA.
             acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sumi.GetLower() + sumi.GetUpper()), Vector256.Create(dx * HalfBits.ToSingle(*(ushort*)w)), acc);
-            float negativeDmin = -dx * HalfBits.ToSingle(*(ushort*)(w + 2));
-            if (fifthBits)
-            {
-                AccumulateMinimums(true, negativeDmin, sm + 8, (short*)(x + 260), accMin);
-            }
-            else
-            {
-                minLanes = Minimums128(negativeDmin, sm + 8, (short*)(x + 260), minLanes);
-            }
+            AddMinimums(fifthBits, -dx * HalfBits.ToSingle(*(ushort*)(w + 2)), sm + 8, (short*)(x + 260), accMin, ref minLanes);
         }
 
         return MatVec.Sum(acc) + (fifthBits ? FinishMinimums(true, accMin) : MatVec.Sum(minLanes));
