@@ -18,7 +18,7 @@ public class AlertGrammarTests
     {
         string template = TemplateRenderer.Render(Catalog, ev, language, KeepText);
         string[] literals = AlertPrompt.RequiredLiterals(Catalog, KeepText, ev, language);
-        return (Grammar.Parse(AlertGrammar.Build(AlertPrompt.FactLiterals(Catalog, KeepText, ev, language), template, language, KeepText.MaxLength)), template, literals);
+        return (AlertGrammar.For(Catalog, KeepText, ev, language, template), template, literals);
     }
 
     private static AlertEvent Parse(string json)

@@ -60,7 +60,7 @@ public class ForcedFactsTests
         {
             string template = TemplateRenderer.Render(Catalog, ev, attempt.Language, KeepText);
             string[] literals = AlertPrompt.RequiredLiterals(Catalog, KeepText, ev, attempt.Language);
-            var grammar = Grammar.Parse(AlertGrammar.Build(AlertPrompt.FactLiterals(Catalog, KeepText, ev, attempt.Language), template, attempt.Language, KeepText.MaxLength));
+            var grammar = AlertGrammar.For(Catalog, KeepText, ev, attempt.Language, template);
             if (!grammar.IsMatch(attempt.Text!))
             {
                 continue; // stopped by the token limit before the grammar's end

@@ -23,6 +23,10 @@ internal static class AlertGrammar
     /// <summary>Each gap between literals holds at most this many characters besides its separators.</summary>
     private const int MaxGap = 60;
 
+    /// <summary>The compiled grammar of <paramref name="ev"/>'s facts in <paramref name="language"/>, ordered as in <paramref name="template"/>.</summary>
+    public static Grammar For(AlertCatalog catalog, AlertPolicy policy, AlertEvent ev, AlertLanguage language, string template) =>
+        Grammar.Parse(Build(AlertPrompt.FactLiterals(catalog, policy, ev, language), template, language, policy.MaxLength));
+
     /// <summary>The GBNF for <paramref name="literals"/> in <paramref name="language"/>, ordered as they appear in <paramref name="template"/>.</summary>
     /// <param name="literals">The strings the text must contain, once per fact (a value two facts share appears twice).</param>
     /// <param name="template">The deterministic template text, whose order of facts the model keeps.</param>

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
-using MicroLlm.Constraints;
 using MicroLlm.Guardrails.Catalog;
 using MicroLlm.Guardrails.Generation;
 using MicroLlm.Guardrails.Policy;
@@ -51,7 +50,6 @@ public sealed partial class AlertPhraser
         _client = chatClient;
         _catalog = options.Catalog ?? AlertCatalog.Default;
         _policy = options.Policy ?? AlertPolicy.Default;
-        _policy.Validate();
         _languages = [.. options.Languages ?? []];
         if (_languages.Length == 0 || _languages.Distinct().Count() != _languages.Length || _languages.Any(l => !Enum.IsDefined(l)))
         {
@@ -190,7 +188,7 @@ public sealed partial class AlertPhraser
         chatOptions.AdditionalProperties[RequiredLiteralsKey] = AlertPrompt.RequiredLiterals(_catalog, _policy, ev, language);
         if (_forceFacts && chatOptions.ResponseFormat is null && !chatOptions.AdditionalProperties.ContainsKey(LocalChatClient.GrammarKey))
         {
-            chatOptions.AdditionalProperties[LocalChatClient.GrammarKey] = Grammar.Parse(AlertGrammar.Build(AlertPrompt.FactLiterals(_catalog, _policy, ev, language), template, language, _policy.MaxLength));
+            chatOptions.AdditionalProperties[LocalChatClient.GrammarKey] = AlertGrammar.For(_catalog, _policy, ev, language, template);
         }
 
         return chatOptions;
