@@ -27,3 +27,17 @@ internal static class PackageRules
         return Assembly.LoadFrom(path);
     }
 }
+
+/// <summary>The dependency rule as tests: each package's test project derives one fixture naming its package.</summary>
+/// <param name="package">The package's assembly name.</param>
+/// <param name="allowed">The MicroLlm packages it may reference.</param>
+public abstract class PackageRuleTests(string package, params string[] allowed)
+{
+    [Test]
+    public void ItReferencesOnlyTheAllowedPackages() =>
+        Assert.That(PackageRules.ReferencedPackages(package), Is.SubsetOf(allowed));
+
+    [Test]
+    public void NoPackageSeesItsInternals() =>
+        Assert.That(PackageRules.InternalsOpenedToPackages(package), Is.Empty);
+}

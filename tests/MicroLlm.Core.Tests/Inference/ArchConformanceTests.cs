@@ -31,40 +31,14 @@ public class ArchConformanceTests
         using var session = model.CreateSession(new SessionOptions { ContextLength = 512 });
         var all = new float[c.Tokens.Length * vocab];
         session.EvaluateAll(c.Tokens, all);
-        float maxDiff = 0;
-        int firstBad = -1;
-        for (int p = 0; p < c.Tokens.Length; p++)
-        {
-            foreach (var (id, logit) in c.Logits[p])
-            {
-                float diff = Math.Abs(all[(p * vocab) + id] - logit);
-                maxDiff = Math.Max(maxDiff, diff);
-                if (diff > tolerance && firstBad < 0)
-                {
-                    firstBad = p;
-                }
-            }
-        }
+        var (maxDiff, firstBad) = ReferenceLogits.Compare(all, vocab, c.Logits, tolerance);
 
         string summary = $"{c}: {c.Tokens.Length} positions, max |diff| {maxDiff:F5} (tolerance {tolerance})";
         TestContext.Out.WriteLine(summary);
         Assert.That(firstBad, Is.EqualTo(-1), $"{summary}; first position over the tolerance: {firstBad}");
 
         float[] last = all.AsSpan((c.Tokens.Length - 1) * vocab, vocab).ToArray();
-        int compared = 0;
-        for (int i = 0; i < c.Greedy.Length; i++)
-        {
-            int best = ModelConformanceTests.ArgMax(last, out float margin);
-            if (margin <= tolerance)
-            {
-                break; // a near-tie: the reference may go either way, and what follows depends on it
-            }
-
-            Assert.That(best, Is.EqualTo(c.Greedy[i]), $"greedy token {i} (margin {margin})");
-            compared++;
-            last = session.Evaluate([best]).ToArray();
-        }
-
+        int compared = ReferenceLogits.CheckGreedy(session, last, c.Greedy, tolerance);
         TestContext.Out.WriteLine($"{compared}/{c.Greedy.Length} greedy tokens compared and equal");
     }
 }
