@@ -47,6 +47,37 @@ public unsafe class KernelBenchmarks
 
     internal static int RowsFor(GgmlType type) => (int)(TargetBytes / RowBytes(type));
 
+    /// <summary>Random codes with finite half scales wherever the format keeps them (F16: finite values).</summary>
+    internal static void FillWeights(GgmlType type, byte* weights, long bytes, Random rng)
+    {
+        rng.NextBytes(new Span<byte>(weights, (int)bytes));
+        var info = GgmlTypeInfo.Get(type);
+        if (info.BlockSize > 1)
+        {
+            int[] fields = type switch { GgmlType.Q4_K or GgmlType.Q5_K => [0, 2], GgmlType.Q6_K => [208], _ => [0] };
+            for (long b = 0; b < bytes / info.BlockBytes; b++)
+            {
+                foreach (int f in fields)
+                {
+                    *(ushort*)(weights + (b * info.BlockBytes) + f) = 0x2E66; // 0.1
+                }
+            }
+        }
+        else if (type is GgmlType.F16 or GgmlType.BF16 or GgmlType.F32)
+        {
+            // Finite values of moderate size (random bits would give NaNs and infinities).
+            for (long i = 0; i < bytes / 2; i++)
+            {
+                ((ushort*)weights)[i] = type switch
+                {
+                    GgmlType.F16 => (ushort)(0x2000 + (i & 0x0FFF)),
+                    GgmlType.BF16 => (ushort)(0x3C00 + (i & 0x00FF)),
+                    _ => (ushort)((i & 1) == 0 ? (i & 0xFFFE) : 0x3C00 + ((i >> 1) & 0x00FF)),
+                };
+            }
+        }
+    }
+
     [GlobalSetup]
     public void Setup()
     {
@@ -55,28 +86,7 @@ public unsafe class KernelBenchmarks
         long bytes = _rowBytes * _rows;
         _weights = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
         var rng = new Random(1);
-        var span = new Span<byte>(_weights, (int)bytes);
-        rng.NextBytes(span);
-        var info = GgmlTypeInfo.Get(Type);
-        if (info.BlockSize > 1)
-        {
-            // Finite half scales wherever the format keeps them (the codes may be any bits).
-            int[] fields = Type switch { GgmlType.Q4_K or GgmlType.Q5_K => [0, 2], GgmlType.Q6_K => [208], _ => [0] };
-            for (long b = 0; b < bytes / info.BlockBytes; b++)
-            {
-                foreach (int f in fields)
-                {
-                    *(ushort*)(_weights + (b * info.BlockBytes) + f) = 0x2E66; // 0.1
-                }
-            }
-        }
-        else if (Type == GgmlType.F16)
-        {
-            for (long i = 0; i < bytes / 2; i++)
-            {
-                ((ushort*)_weights)[i] = (ushort)(0x2000 + (i & 0x0FFF));
-            }
-        }
+        FillWeights(Type, _weights, bytes, rng);
 
         _activationType = ActivationQuantizer.ActivationTypeFor(Type);
         var x = new float[Columns];
