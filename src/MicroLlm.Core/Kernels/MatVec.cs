@@ -38,6 +38,12 @@ internal static unsafe class MatVec
             return;
         }
 
+        if (weightType == GgmlType.Q4_K && Q4_KTiles.Supports(width))
+        {
+            Q4_KTiles.Compute(weights, rowBytes, columns / 256, rowStart, rowEnd, x, y);
+            return;
+        }
+
         for (int r = rowStart; r < rowEnd; r++)
         {
             y[r] = Dot(weightType, weights + (r * rowBytes), x, columns, width, sequentialQ4_0);
@@ -57,6 +63,17 @@ internal static unsafe class MatVec
         {
             // Tiles of 8 rows × 4 vectors: each weight block unpacked once per tile, 8 to 32 independent FMA chains.
             Q4_0SequentialTiles.ComputeBatch(weights, rowBytes, columns / 32, rowStart, rowEnd, x, xStride, count, y, yStride, width);
+            return;
+        }
+
+        if (weightType == GgmlType.Q4_K && count < 4 && Q4_KTiles.Supports(width))
+        {
+            // Decode (and batches too small for Dot4): tiles of 4 rows per vector.
+            for (int t = 0; t < count; t++)
+            {
+                Q4_KTiles.Compute(weights, rowBytes, columns / 256, rowStart, rowEnd, x + (t * xStride), y + (t * yStride));
+            }
+
             return;
         }
 

@@ -201,4 +201,96 @@ public unsafe class MatVecTests
             }
         }
     }
+    private static IEnumerable<TestCaseData> TiledDecodeCases()
+    {
+        foreach (var type in new[] { GgmlType.Q4_K })
+        {
+            foreach (var width in Kernel.Supported)
+            {
+                yield return new TestCaseData(type, (int)width).SetName($"TiledDecode_{type}_{width}");
+            }
+        }
+    }
+
+    [TestCaseSource(nameof(TiledDecodeCases))]
+    public void TiledDecodeGivesTheReferenceBits(GgmlType type, int widthIndex)
+    {
+        // Decode tiles (several rows per step) keep each row's order: row ranges that start and end inside a tile, fewer
+        // rows than a tile, batches of 1-3 vectors (one tile pass per vector), and extreme codes (all bits set: codes 15,
+        // scales and minimums 63) against activations that quantize to -128 and 127.
+        var width = (KernelWidth)widthIndex;
+        var activationType = ActivationQuantizer.ActivationTypeFor(type);
+        long blockBytes = GgmlTypeInfo.Get(type).BlockBytes;
+        foreach (int columns in new[] { 256, 2816 })
+        {
+            const int rows = 13;
+            long rowBytes = GgmlTypeInfo.Get(type).ByteCount(columns);
+            foreach (bool extreme in new[] { false, true })
+            {
+                byte[] weights = Weights(type, rows, columns, seed: columns + 5);
+                if (extreme)
+                {
+                    for (int r = 0; r < rows; r += 2)
+                    {
+                        for (long b = 0; b < columns / 256; b++)
+                        {
+                            long o = (r * rowBytes) + (b * blockBytes);
+                            weights.AsSpan((int)o + 4, (int)blockBytes - 4).Fill(0xFF);
+                        }
+                    }
+                }
+
+                foreach (int batch in new[] { 1, 2, 3 })
+                {
+                    int xBytes = ActivationQuantizer.ByteCount(activationType, columns);
+                    int referenceBytes = ReferenceDot.ActivationBytes(activationType, columns);
+                    var prepared = new byte[xBytes * batch];
+                    var referencePrepared = new byte[referenceBytes * batch];
+                    for (int t = 0; t < batch; t++)
+                    {
+                        float[] activations = extreme && t == 0
+                            ? Enumerable.Range(0, columns).Select(i => (i / 256) % 2 == 0 ? 1f : -1f).ToArray()
+                            : Activations(columns, seed: 200 + t + columns);
+                        ActivationQuantizer.Quantize(activationType, activations, prepared.AsSpan(t * xBytes, xBytes), width);
+                        ReferenceDot.QuantizeActivations(activationType, activations, referencePrepared.AsSpan(t * referenceBytes, referenceBytes));
+                    }
+
+                    foreach (var (start, end) in new[] { (0, 13), (0, 1), (1, 4), (3, 12), (2, 11), (5, 6) })
+                    {
+                        var y = Enumerable.Repeat(float.NaN, batch * rows).ToArray();
+                        fixed (byte* w = weights)
+                        fixed (byte* px = prepared)
+                        fixed (float* py = y)
+                        {
+                            if (batch == 1)
+                            {
+                                MatVec.Compute(type, w, rowBytes, columns, start, end, px, py, width);
+                            }
+                            else
+                            {
+                                MatVec.ComputeBatch(type, w, rowBytes, columns, start, end, px, xBytes, batch, py, rows, width);
+                            }
+                        }
+
+                        for (int t = 0; t < batch; t++)
+                        {
+                            for (int r = 0; r < rows; r++)
+                            {
+                                float got = y[(t * rows) + r];
+                                if (r < start || r >= end)
+                                {
+                                    Assert.That(float.IsNaN(got), $"row {r} outside [{start}, {end}) was written");
+                                    continue;
+                                }
+
+                                float expected = ReferenceDot.Dot(type, weights.AsSpan((int)(r * rowBytes), (int)rowBytes), referencePrepared.AsSpan(t * referenceBytes, referenceBytes), columns);
+                                Assert.That(BitConverter.SingleToUInt32Bits(got), Is.EqualTo(BitConverter.SingleToUInt32Bits(expected)),
+                                    $"{type} {width} columns {columns} extreme {extreme} batch {batch} vector {t} rows [{start}, {end}) row {r}: {got} vs reference {expected}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
