@@ -38,9 +38,9 @@ internal static unsafe class MatVec
             return;
         }
 
-        if (weightType == GgmlType.Q4_K && Q4_KTiles.Supports(width))
+        if (TiledDecode(weightType, width))
         {
-            Q4_KTiles.Compute(weights, rowBytes, columns / 256, rowStart, rowEnd, x, y);
+            ComputeTiles(weightType, weights, rowBytes, columns, rowStart, rowEnd, x, y);
             return;
         }
 
@@ -66,12 +66,12 @@ internal static unsafe class MatVec
             return;
         }
 
-        if (weightType == GgmlType.Q4_K && count < 4 && Q4_KTiles.Supports(width))
+        if (count < 4 && TiledDecode(weightType, width))
         {
             // Decode (and batches too small for Dot4): tiles of 4 rows per vector.
             for (int t = 0; t < count; t++)
             {
-                Q4_KTiles.Compute(weights, rowBytes, columns / 256, rowStart, rowEnd, x + (t * xStride), y + (t * yStride));
+                ComputeTiles(weightType, weights, rowBytes, columns, rowStart, rowEnd, x + (t * xStride), y + (t * yStride));
             }
 
             return;
@@ -104,6 +104,23 @@ internal static unsafe class MatVec
             {
                 y[(t * yStride) + r] = Dot(weightType, row, x + (t * xStride), columns, width, sequentialQ4_0);
             }
+        }
+    }
+
+    /// <summary>Whether <paramref name="weightType"/> has a decode kernel in tiles of rows at <paramref name="width"/>.</summary>
+    private static bool TiledDecode(GgmlType weightType, KernelWidth width) =>
+        (weightType == GgmlType.Q4_K && Q4_KTiles.Supports(width)) || (weightType == GgmlType.Q6_K && Q6_KTiles.Supports(width));
+
+    /// <summary>One vector through <see cref="Q4_KTiles"/> or <see cref="Q6_KTiles"/> (<see cref="TiledDecode"/>).</summary>
+    private static void ComputeTiles(GgmlType weightType, byte* weights, long rowBytes, int columns, int rowStart, int rowEnd, byte* x, float* y)
+    {
+        if (weightType == GgmlType.Q4_K)
+        {
+            Q4_KTiles.Compute(weights, rowBytes, columns / 256, rowStart, rowEnd, x, y);
+        }
+        else
+        {
+            Q6_KTiles.Compute(weights, rowBytes, columns / 256, rowStart, rowEnd, x, y);
         }
     }
 

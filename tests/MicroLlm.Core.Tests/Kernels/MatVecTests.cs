@@ -203,7 +203,7 @@ public unsafe class MatVecTests
     }
     private static IEnumerable<TestCaseData> TiledDecodeCases()
     {
-        foreach (var type in new[] { GgmlType.Q4_K })
+        foreach (var type in new[] { GgmlType.Q4_K, GgmlType.Q6_K })
         {
             foreach (var width in Kernel.Supported)
             {
@@ -217,7 +217,7 @@ public unsafe class MatVecTests
     {
         // Decode tiles (several rows per step) keep each row's order: row ranges that start and end inside a tile, fewer
         // rows than a tile, batches of 1-3 vectors (one tile pass per vector), and extreme codes (all bits set: codes 15,
-        // scales and minimums 63) against activations that quantize to -128 and 127.
+        // scales and minimums 63; Q6_K: codes 63, scales 127 and -128) against activations that quantize to -128 and 127.
         var width = (KernelWidth)widthIndex;
         var activationType = ActivationQuantizer.ActivationTypeFor(type);
         long blockBytes = GgmlTypeInfo.Get(type).BlockBytes;
@@ -234,8 +234,18 @@ public unsafe class MatVecTests
                     {
                         for (long b = 0; b < columns / 256; b++)
                         {
+                            // Every code and scale bit (Q4_K: bytes 4-143; Q6_K: bytes 0-191, scales 127 and -128).
                             long o = (r * rowBytes) + (b * blockBytes);
-                            weights.AsSpan((int)o + 4, (int)blockBytes - 4).Fill(0xFF);
+                            if (type == GgmlType.Q4_K)
+                            {
+                                weights.AsSpan((int)o + 4, (int)blockBytes - 4).Fill(0xFF);
+                            }
+                            else
+                            {
+                                weights.AsSpan((int)o, 192).Fill(0xFF);
+                                weights.AsSpan((int)o + 192, 8).Fill(0x7F);
+                                weights.AsSpan((int)o + 200, 8).Fill(0x80);
+                            }
                         }
                     }
                 }
