@@ -109,14 +109,14 @@ internal static unsafe class MatVec
 
     /// <summary>Whether <paramref name="weightType"/> has a decode kernel in tiles of rows at <paramref name="width"/>.</summary>
     private static bool TiledDecode(GgmlType weightType, KernelWidth width) =>
-        (weightType == GgmlType.Q4_K && Q4_KTiles.Supports(width)) || (weightType == GgmlType.Q6_K && Q6_KTiles.Supports(width));
+        (weightType is GgmlType.Q4_K or GgmlType.Q5_K && Q4_KTiles.Supports(width)) || (weightType == GgmlType.Q6_K && Q6_KTiles.Supports(width));
 
     /// <summary>One vector through <see cref="Q4_KTiles"/> or <see cref="Q6_KTiles"/> (<see cref="TiledDecode"/>).</summary>
     private static void ComputeTiles(GgmlType weightType, byte* weights, long rowBytes, int columns, int rowStart, int rowEnd, byte* x, float* y)
     {
-        if (weightType == GgmlType.Q4_K)
+        if (weightType is GgmlType.Q4_K or GgmlType.Q5_K)
         {
-            Q4_KTiles.Compute(weights, rowBytes, columns / 256, rowStart, rowEnd, x, y);
+            Q4_KTiles.Compute(weights, rowBytes, columns / 256, rowStart, rowEnd, x, y, fifthBits: weightType == GgmlType.Q5_K);
         }
         else
         {

@@ -5,10 +5,10 @@ using System.Runtime.Intrinsics.X86;
 namespace MicroLlm.Kernels;
 
 /// <summary>
-/// Q4_K · Q8_K decode at 512 bits in tiles of 4 rows: each row keeps <see cref="Q4_KDot"/>'s order (eight integer lanes
-/// per super-block, element 4k..4k+3 of each group of 32 in lane k, one 8-lane FMA per super-block, the minimums in
-/// four FMA lanes, then the same horizontal sums), so every output has the bits of <c>Numerics/ReferenceDot.Q4_K</c>;
-/// only the work across rows is shared and interleaved.
+/// Q4_K and Q5_K · Q8_K decode at 512 bits in tiles of 4 rows: each row keeps <see cref="Q4_KDot"/>'s order (eight
+/// integer lanes per super-block, element 4k..4k+3 of each group of 32 in lane k, one 8-lane FMA per super-block, the
+/// minimums in four FMA lanes for Q4_K and in one for Q5_K, then the same horizontal sums), so every output has the bits
+/// of <c>Numerics/ReferenceDot.Q4_K</c> (<c>Q5_K</c>); only the work across rows is shared and interleaved.
 /// </summary>
 /// <remarks>
 /// <para>Per call, the activations are rearranged once (<see cref="Prepare"/>): each super-block's 256 bytes as
@@ -22,7 +22,7 @@ namespace MicroLlm.Kernels;
 /// </remarks>
 internal static unsafe class Q4_KTiles
 {
-    private const int WBytes = Q4_KDot.WBytes, XBytes = Q4_KDot.XBytes, TileRows = 4;
+    private const int XBytes = Q4_KDot.XBytes, TileRows = 4;
 
     /// <summary>Bytes of a prepared super-block: 256 rearranged activations, 8 sums of 32 as 16-bit integers.</summary>
     private const int PreparedBytes = 272;
@@ -34,10 +34,11 @@ internal static unsafe class Q4_KTiles
     public static bool Supports(KernelWidth width) => width == KernelWidth.Vector512;
 
     /// <summary>
-    /// <c>y[r] = Q4_KDot.Dot(row r, x)</c> for <paramref name="rowStart"/> ≤ r &lt; <paramref name="rowEnd"/>, bit for
-    /// bit; whole tiles of 4 rows, the remaining rows one at a time.
+    /// <c>y[r] = Q4_KDot.Dot(row r, x)</c> (<see cref="Q5_KDot.Dot"/> when <paramref name="fifthBits"/>) for
+    /// <paramref name="rowStart"/> ≤ r &lt; <paramref name="rowEnd"/>, bit for bit; whole tiles of 4 rows, the
+    /// remaining rows one at a time.
     /// </summary>
-    public static void Compute(byte* weights, long rowBytes, int blocks, int rowStart, int rowEnd, byte* x, float* y)
+    public static void Compute(byte* weights, long rowBytes, int blocks, int rowStart, int rowEnd, byte* x, float* y, bool fifthBits = false)
     {
         if (rowEnd <= rowStart)
         {
@@ -52,13 +53,20 @@ internal static unsafe class Q4_KTiles
             Prepare(x, blocks, px);
             for (int r = rowStart; r < tiledEnd; r += TileRows)
             {
-                Tile(weights + (r * rowBytes), rowBytes, blocks, x, px, y + r);
+                if (fifthBits)
+                {
+                    Tile<FifthBits>(weights + (r * rowBytes), rowBytes, blocks, x, px, y + r);
+                }
+                else
+                {
+                    Tile<FourBits>(weights + (r * rowBytes), rowBytes, blocks, x, px, y + r);
+                }
             }
         }
 
         for (int r = tiledEnd; r < rowEnd; r++)
         {
-            y[r] = Q4_KDot.Dot512(weights + (r * rowBytes), x, blocks, fifthBits: false);
+            y[r] = Q4_KDot.Dot512(weights + (r * rowBytes), x, blocks, fifthBits);
         }
     }
 
@@ -85,7 +93,8 @@ internal static unsafe class Q4_KTiles
 
     /// <summary>Rows r..r+3 (from <paramref name="w"/>, <paramref name="rowBytes"/> apart) against one vector; stores 4 outputs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile(byte* w, long rowBytes, int blocks, byte* x, byte* px, float* y)
+    private static void Tile<TCodes>(byte* w, long rowBytes, int blocks, byte* x, byte* px, float* y)
+        where TCodes : struct, ICodes
     {
         var low = Vector512.Create((byte)0x0F);
         var headerShifts = Vector512.Create(0u, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4);
@@ -114,21 +123,16 @@ internal static unsafe class Q4_KTiles
         long rb = rowBytes;
 
         // Four rows read side by side are four slow streams; the next tile's bytes (contiguous) are fetched in order,
-        // 4 · 144 = 576 bytes of them per super-block step.
+        // 4 · 144 (176) bytes of them per super-block step.
         byte* next = w + (TileRows * rb);
         for (int b = 0; b < blocks; b++)
         {
-            byte* w0 = w + (b * WBytes);
-            byte* nb = next + (b * TileRows * WBytes);
-            Sse.Prefetch0(nb);
-            Sse.Prefetch0(nb + 64);
-            Sse.Prefetch0(nb + 128);
-            Sse.Prefetch0(nb + 192);
-            Sse.Prefetch0(nb + 256);
-            Sse.Prefetch0(nb + 320);
-            Sse.Prefetch0(nb + 384);
-            Sse.Prefetch0(nb + 448);
-            Sse.Prefetch0(nb + 512);
+            byte* w0 = w + (b * TCodes.BlockBytes);
+            byte* nb = next + (b * TileRows * TCodes.BlockBytes);
+            for (int line = 0; line < TileRows * TCodes.BlockBytes; line += 64)
+            {
+                Sse.Prefetch0(nb + line);
+            }
 
             // Headers: [d | dmin, u0, u1, u2] per 128-bit lane, rows 0-3; unpacked to [scales 0-7, minimums 0-7] as
             // Q4_KDot.Unpack does per row: lanes [u0, u2, u1, u2 >> 4] & [3F, 0F, 3F, 0F] | [-, u0 >> 2, -, u1 >> 2] & 30.
@@ -154,10 +158,10 @@ internal static unsafe class Q4_KTiles
             var xlo1 = Vector512.Load((sbyte*)pb + 128);
             var xhi1 = Vector512.Load((sbyte*)pb + 192);
 
-            var sum0 = RowSums(w0, words01, s02, s13, s46, s57, xlo0, xhi0, xlo1, xhi1, low);
-            var sum1 = RowSums(w0 + rb, words01, s02 + odd, s13 + odd, s46 + odd, s57 + odd, xlo0, xhi0, xlo1, xhi1, low);
-            var sum2 = RowSums(w0 + (2 * rb), words23, s02, s13, s46, s57, xlo0, xhi0, xlo1, xhi1, low);
-            var sum3 = RowSums(w0 + (3 * rb), words23, s02 + odd, s13 + odd, s46 + odd, s57 + odd, xlo0, xhi0, xlo1, xhi1, low);
+            var sum0 = RowSums<TCodes>(w0, words01, s02, s13, s46, s57, xlo0, xhi0, xlo1, xhi1, low);
+            var sum1 = RowSums<TCodes>(w0 + rb, words01, s02 + odd, s13 + odd, s46 + odd, s57 + odd, xlo0, xhi0, xlo1, xhi1, low);
+            var sum2 = RowSums<TCodes>(w0 + (2 * rb), words23, s02, s13, s46, s57, xlo0, xhi0, xlo1, xhi1, low);
+            var sum3 = RowSums<TCodes>(w0 + (3 * rb), words23, s02 + odd, s13 + odd, s46 + odd, s57 + odd, xlo0, xhi0, xlo1, xhi1, low);
 
             // Each row's halves hold lanes 0-7 of different groups: fold them (exact integers), two rows per vector.
             var pair01 = Avx512F.Shuffle4x128(sum0, sum1, 0x44) + Avx512F.Shuffle4x128(sum0, sum1, 0xEE);
@@ -165,10 +169,27 @@ internal static unsafe class Q4_KTiles
             acc01 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(pair01), d01, acc01);
             acc23 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(pair23), d23, acc23);
 
-            // Minimums: lane 4r + m = min_2m · bsum(2m) + min_2m+1 · bsum(2m+1) of row r.
+            // Minimums: lane 4r + m = min_2m · bsum(2m) + min_2m+1 · bsum(2m+1) of row r; Q5_K's one FMA per row
+            // takes the four lanes' sum (exact integers), in every lane of the row.
             var mins = Avx512BW.PermuteVar32x16x2(words01, minimums, words23);
             var sums = Avx512F.BroadcastVector128ToVector512((int*)(pb + 256)).AsInt16();
-            accMin = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(MatVec.Widen(mins, sums)), dMin, accMin);
+            var products = MatVec.Widen(mins, sums);
+            if (TCodes.FifthBit)
+            {
+                products += Avx512F.Shuffle(products, 0xB1);
+                products += Avx512F.Shuffle(products, 0x4E);
+            }
+
+            accMin = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(products), dMin, accMin);
+        }
+
+        if (TCodes.FifthBit)
+        {
+            y[0] = MatVec.Sum(acc01.GetLower()) + accMin[0];
+            y[1] = MatVec.Sum(acc01.GetUpper()) + accMin[4];
+            y[2] = MatVec.Sum(acc23.GetLower()) + accMin[8];
+            y[3] = MatVec.Sum(acc23.GetUpper()) + accMin[12];
+            return;
         }
 
         y[0] = MatVec.Sum(acc01.GetLower()) + MatVec.Sum(accMin.GetLower().GetLower());
@@ -184,22 +205,64 @@ internal static unsafe class Q4_KTiles
 
     /// <summary>
     /// One row's super-block: 16 integer lanes, lane k and lane 8 + k both element 4k..4k+3 sums (of groups 0, 1, 4, 5
-    /// and 2, 3, 6, 7), each group's times its scale.
+    /// and 2, 3, 6, 7), each group's times its scale. Q5_K's codes gain bit 4 from <c>qh</c>: bit g of byte i for
+    /// element 32g + i, taken from [qh, qh >> 2] (bits 0 and 2 for groups 0 and 2, 1 and 3, 4 and 6, 5 and 7).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> RowSums(
+    private static Vector512<int> RowSums<TCodes>(
         byte* wb, Vector512<short> words, Vector512<short> s02, Vector512<short> s13, Vector512<short> s46, Vector512<short> s57,
         Vector512<sbyte> xlo0, Vector512<sbyte> xhi0, Vector512<sbyte> xlo1, Vector512<sbyte> xhi1, Vector512<byte> low)
+        where TCodes : struct, ICodes
     {
-        var q0 = Vector512.Load(wb + 16);
-        var q1 = Vector512.Load(wb + 80);
+        var q0 = Vector512.Load(wb + TCodes.NibbleOffset);
+        var q1 = Vector512.Load(wb + TCodes.NibbleOffset + 64);
         var lo0 = q0 & low;
         var hi0 = Avx512BW.ShiftRightLogical(q0.AsUInt16(), 4).AsByte() & low;
         var lo1 = q1 & low;
         var hi1 = Avx512BW.ShiftRightLogical(q1.AsUInt16(), 4).AsByte() & low;
+        if (TCodes.FifthBit)
+        {
+            var h = Vector256.Load(wb + 16);
+            var qh = Vector512.Create(h, Avx2.ShiftRightLogical(h.AsUInt16(), 2).AsByte()).AsUInt16();
+            var bit4 = Vector512.Create((byte)0x10);
+            lo0 |= Avx512BW.ShiftLeftLogical(qh, 4).AsByte() & bit4;
+            hi0 |= Avx512BW.ShiftLeftLogical(qh, 3).AsByte() & bit4;
+            lo1 |= qh.AsByte() & bit4;
+            hi1 |= Avx512BW.ShiftRightLogical(qh, 1).AsByte() & bit4;
+        }
+
         return (MatVec.Widen(MatVec.MulAdd(lo0, xlo0), Avx512BW.PermuteVar32x16(words, s02))
                 + MatVec.Widen(MatVec.MulAdd(hi0, xhi0), Avx512BW.PermuteVar32x16(words, s13)))
             + (MatVec.Widen(MatVec.MulAdd(lo1, xlo1), Avx512BW.PermuteVar32x16(words, s46))
                 + MatVec.Widen(MatVec.MulAdd(hi1, xhi1), Avx512BW.PermuteVar32x16(words, s57)));
+    }
+
+    /// <summary>The stored format of a tile's rows, as a type, so the JIT compiles one body per format.</summary>
+    private interface ICodes
+    {
+        /// <summary>Bytes per super-block.</summary>
+        static abstract int BlockBytes { get; }
+
+        /// <summary>Where the nibbles start in a super-block.</summary>
+        static abstract int NibbleOffset { get; }
+
+        /// <summary>Whether codes have a fifth bit in <c>qh</c> (Q5_K) and the minimums one FMA lane.</summary>
+        static abstract bool FifthBit { get; }
+    }
+
+    /// <summary>Q4_K: 144-byte super-blocks, nibbles at 16.</summary>
+    private struct FourBits : ICodes
+    {
+        public static int BlockBytes => Q4_KDot.WBytes;
+        public static int NibbleOffset => 16;
+        public static bool FifthBit => false;
+    }
+
+    /// <summary>Q5_K: 176-byte super-blocks, fifth bits at 16, nibbles at 48.</summary>
+    private struct FifthBits : ICodes
+    {
+        public static int BlockBytes => Q5_KDot.WBytes;
+        public static int NibbleOffset => 48;
+        public static bool FifthBit => true;
     }
 }

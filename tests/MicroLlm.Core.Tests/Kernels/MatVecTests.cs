@@ -203,7 +203,7 @@ public unsafe class MatVecTests
     }
     private static IEnumerable<TestCaseData> TiledDecodeCases()
     {
-        foreach (var type in new[] { GgmlType.Q4_K, GgmlType.Q6_K })
+        foreach (var type in new[] { GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K })
         {
             foreach (var width in Kernel.Supported)
             {
@@ -216,7 +216,7 @@ public unsafe class MatVecTests
     public void TiledDecodeGivesTheReferenceBits(GgmlType type, int widthIndex)
     {
         // Decode tiles (several rows per step) keep each row's order: row ranges that start and end inside a tile, fewer
-        // rows than a tile, batches of 1-3 vectors (one tile pass per vector), and extreme codes (all bits set: codes 15,
+        // rows than a tile, batches of 1-3 vectors (one tile pass per vector), and extreme codes (all bits set: codes 15 or 31,
         // scales and minimums 63; Q6_K: codes 63, scales 127 and -128) against activations that quantize to -128 and 127.
         var width = (KernelWidth)widthIndex;
         var activationType = ActivationQuantizer.ActivationTypeFor(type);
@@ -234,9 +234,9 @@ public unsafe class MatVecTests
                     {
                         for (long b = 0; b < columns / 256; b++)
                         {
-                            // Every code and scale bit (Q4_K: bytes 4-143; Q6_K: bytes 0-191, scales 127 and -128).
+                            // Every code and scale bit (Q4_K, Q5_K: bytes 4 on; Q6_K: bytes 0-191, scales 127 and -128).
                             long o = (r * rowBytes) + (b * blockBytes);
-                            if (type == GgmlType.Q4_K)
+                            if (type != GgmlType.Q6_K)
                             {
                                 weights.AsSpan((int)o + 4, (int)blockBytes - 4).Fill(0xFF);
                             }
