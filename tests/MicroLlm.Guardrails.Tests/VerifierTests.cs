@@ -49,6 +49,8 @@ public class VerifierTests
     [TestCase("2:05 PM", "2:05 AM", "time")]
     [TestCase("2:05 PM", "2:05", "time")]
     [TestCase("2:05 PM", "02:05", "time")]
+    [TestCase(".", ". It started at 3 PM.", "time")]
+    [TestCase(".", ". It started at 3 p.m.", "time")]
     [TestCase("Building B, 3rd floor", "Building B, 4th floor", "facts")]
     [TestCase("Building B, 3rd floor", "Вuilding B, 3rd floor", "facts")]
     [TestCase("SMK-B3-07", "SMK-B3-O7", "facts")]
@@ -87,6 +89,28 @@ public class VerifierTests
     {
         string text = Bn.Replace("দুপুর ২টা ৫ মিনিট", "১৪:০৫");
         Assert.That(new AlertVerifier().Verify(Fire, AlertLanguage.Bangla, text).Failures.Select(f => f.Name), Does.Not.Contain("time"));
+    }
+
+    [TestCase("2:05 p.m.")]
+    [TestCase("2:05 P.M.")]
+    [TestCase("2:05 pm")]
+    [TestCase("14:05")]
+    public void EnglishTimeSpellingsAreAccepted(string time)
+    {
+        var report = Verify(En.Replace("2:05 PM", time, StringComparison.Ordinal), AlertLanguage.English);
+        Assert.That(report.Passed, Is.True, string.Join("; ", report.Failures));
+    }
+
+    [TestCase("85 PM", "2026-11-22T21:00:00+06:00", "9:00 PM")]
+    [TestCase("10:30 PM", "2026-11-22T22:30:00+06:00", "10:30 PM")]
+    [TestCase("12 AM", "2026-11-22T00:00:00+06:00", "12:00 AM")]
+    public void ALocationThatReadsAsATimeIsStillTheLocationBeforeAFullStop(string location, string time, string clock)
+    {
+        // A time token ends at its "M"; the full stop after it is punctuation, so it cannot outrank the location it contains.
+        var ev = AlertEvent.Parse($$"""{"type": "smoke", "severity": "low", "location": "{{location}}", "time": "{{time}}", "sensor": "SMK-1", "action": "check_area"}""");
+        string text = $"Low-severity alert. Location: {location}. Time: {clock}. SMK-1. Send a guard to check the area.";
+        var report = new AlertVerifier().Verify(ev, AlertLanguage.English, text);
+        Assert.That(report.Passed, Is.True, string.Join("; ", report.Failures));
     }
 
     [Test]

@@ -42,7 +42,10 @@ public sealed partial class AlertVerifier
             kv => new HashSet<string>(kv.Value.Concat(_policy.AllowedWords.Where(w => w.Language == kv.Key).Select(w => AlertCatalog.Nfc(w.Word).ToLowerInvariant())), StringComparer.Ordinal));
     }
 
-    [GeneratedRegex(@"(?<![\p{Nd}.,:])(?:(?<h>\p{Nd}{1,2}):(?<m>\p{Nd}{2})(?:\s*(?<ap>[AaPp])\.?\s?[Mm]\.?(?!\p{L}))?|(?<h>\p{Nd}{1,2})\s*(?<ap>[AaPp])\.?\s?[Mm]\.?(?!\p{L}))(?![\p{Nd}:])", RegexOptions.CultureInvariant)]
+    // A time token ends at its "M": the full stop of "p.m." or of the sentence is punctuation, not part of the time.
+    // Were it taken, "85 PM." (a wrong time) would outrank the location "85 PM" it contains, and a faithful
+    // "Location: 85 PM. Time: 9:00 PM." would fail as a missing location and a wrong time.
+    [GeneratedRegex(@"(?<![\p{Nd}.,:])(?:(?<h>\p{Nd}{1,2}):(?<m>\p{Nd}{2})(?:\s*(?<ap>[AaPp])\.?\s?[Mm](?!\p{L}))?|(?<h>\p{Nd}{1,2})\s*(?<ap>[AaPp])\.?\s?[Mm](?!\p{L}))(?![\p{Nd}:])", RegexOptions.CultureInvariant)]
     private static partial Regex EnglishTime();
 
     private static readonly Regex BanglaTime = new(
