@@ -56,9 +56,13 @@ internal static class FactOracle
         string rest = text;
         foreach (string fact in verbatim.OrderByDescending(f => f.Length))
         {
-            rest = System.Text.RegularExpressions.Regex.Replace(rest, @"(?<![\p{L}\p{N}\p{M}])(?<!\p{N}[.,])" + System.Text.RegularExpressions.Regex.Escape(fact)
+            // A point or comma joins digits into one number ("1.3392" is not the id "3392"), but not a digit to a letter:
+            // in "BWDB/6494.alert Dhaka" the river "alert Dhaka" stands on its own.
+            string notAfterANumber = char.IsDigit(fact[0]) ? @"(?<!\p{N}[.,])" : "";
+            string notBeforeANumber = char.IsDigit(fact[^1]) ? @"|[.,]\p{N}" : "";
+            rest = System.Text.RegularExpressions.Regex.Replace(rest, @"(?<![\p{L}\p{N}\p{M}])" + notAfterANumber + System.Text.RegularExpressions.Regex.Escape(fact)
                 + (bn ? "(?:\u09C7\u09B0|\u098F\u09B0|\u09B0|\u09AF\u09BC|\u098F|\u09C7|\u09A4\u09C7|\u0995\u09C7)?" : "") // Bangla case endings
-                + @"(?![\p{L}\p{N}\p{M}]|[.,]\p{N})", " ");
+                + @"(?![\p{L}\p{N}\p{M}]" + notBeforeANumber + ")", " ");
         }
 
         for (int i = 0; i < rest.Length; i++)

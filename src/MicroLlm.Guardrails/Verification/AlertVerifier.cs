@@ -480,9 +480,9 @@ public sealed partial class AlertVerifier
             }
 
             int end = i + value.Length;
-            bool left = i == 0 || !Scripts.IsWordChar(text[i - 1]) || !Scripts.IsWordChar(value[0]);
+            bool left = (i == 0 || !Scripts.IsWordChar(text[i - 1]) || !Scripts.IsWordChar(value[0])) && !JoinsDigits(text, i - 1, -1, value[0]);
             int suffix = 0;
-            bool right = end == text.Length || !Scripts.IsWordChar(text[end]) || !Scripts.IsWordChar(value[^1]);
+            bool right = (end == text.Length || !Scripts.IsWordChar(text[end]) || !Scripts.IsWordChar(value[^1])) && !JoinsDigits(text, end, 1, value[^1]);
             if (!right && language == AlertLanguage.Bangla && Scripts.IsBengali(value[^1]))
             {
                 suffix = BanglaSuffixLength(text, end);
@@ -501,6 +501,17 @@ public sealed partial class AlertVerifier
         }
 
         return hits;
+    }
+
+    /// <summary>
+    /// Whether the decimal point or group comma at <paramref name="at"/> joins the value's <paramref name="edge"/> digit to a
+    /// digit one step further (<paramref name="step"/> -1 before the value, +1 after it): in "BWDB-1.34 Y" neither the id
+    /// "BWDB-1" nor the river "34 Y" stands on its own, a reader sees "BWDB-1.34".
+    /// </summary>
+    private static bool JoinsDigits(string text, int at, int step, char edge)
+    {
+        int beyond = at + step;
+        return char.IsDigit(edge) && at >= 0 && at < text.Length && text[at] is ('.' or ',') && beyond >= 0 && beyond < text.Length && char.IsDigit(text[beyond]);
     }
 
     private static int BanglaSuffixLength(string text, int at)
