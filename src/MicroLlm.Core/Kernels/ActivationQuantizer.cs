@@ -13,7 +13,8 @@ namespace MicroLlm.Kernels;
 /// <remarks>
 /// <para>Layouts: Q8_0 and Q8_K are GGUF blocks (34 bytes per 32 values; 292 bytes per 256 with the 16-value sums).
 /// F32, F16 and BF16 activations are kept as floats (4 bytes each), F16/BF16 ones holding the rounded values, so the
-/// kernels widen only the weights.</para>
+/// kernels widen only the weights; BF16 ones in <see cref="BF16Dot.Prepare"/>'s order (each chunk of 32 as its odd
+/// elements, then its even ones, subnormals zero).</para>
 /// <para>Rounding reproduces what the reference runtime runs on x86-64 with AVX2 (the oracle's build on this machine
 /// kind), which is not always its portable <c>_ref</c> quantizer: Q8_0 follows <c>quantize_row_q8_0</c>'s AVX path
 /// (<c>d = amax / 127</c>, multiplier <c>127 / amax</c>, round half to even), where the reference quantizer
@@ -62,7 +63,7 @@ internal static unsafe class ActivationQuantizer
                 RoundToHalf(x, MemoryMarshal.Cast<byte, float>(destination)[..x.Length], width);
                 break;
             case GgmlType.BF16:
-                RoundToBFloat16(x, MemoryMarshal.Cast<byte, float>(destination)[..x.Length], width);
+                BF16Dot.Prepare(x, MemoryMarshal.Cast<byte, float>(destination)[..x.Length]);
                 break;
             case GgmlType.Q8_0:
                 if (x.Length % Q8_0Block.Size != 0)
@@ -120,29 +121,6 @@ internal static unsafe class ActivationQuantizer
             int n = Math.Min(buffer.Length, x.Length - i);
             System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(x.Slice(i, n), buffer[..n]);
             System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(buffer[..n], y.Slice(i, n));
-        }
-    }
-
-    private static void RoundToBFloat16(ReadOnlySpan<float> x, Span<float> y, KernelWidth width)
-    {
-        int i = 0;
-        if (width != KernelWidth.Scalar)
-        {
-            ReadOnlySpan<uint> xb = MemoryMarshal.Cast<float, uint>(x);
-            Span<uint> yb = MemoryMarshal.Cast<float, uint>(y);
-            for (; i + Vector128<uint>.Count <= x.Length; i += Vector128<uint>.Count)
-            {
-                var bits = Vector128.Create(xb.Slice(i, Vector128<uint>.Count));
-                var nan = Vector128.GreaterThan(bits & Vector128.Create(0x7FFF_FFFFu), Vector128.Create(0x7F80_0000u));
-                var rounded = (bits + Vector128.Create(0x7FFFu) + ((bits >> 16) & Vector128<uint>.One)) & Vector128.Create(0xFFFF_0000u);
-                var quiet = (bits & Vector128.Create(0xFFFF_0000u)) | Vector128.Create(0x0040_0000u);
-                Vector128.ConditionalSelect(nan, quiet, rounded).CopyTo(yb.Slice(i, Vector128<uint>.Count));
-            }
-        }
-
-        for (; i < x.Length; i++)
-        {
-            y[i] = Bf16.ToSingle(Bf16.FromSingle(x[i]));
         }
     }
 

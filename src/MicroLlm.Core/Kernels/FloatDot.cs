@@ -5,10 +5,10 @@ using System.Runtime.Intrinsics.X86;
 namespace MicroLlm.Kernels;
 
 /// <summary>
-/// Dot products of F32, F16 and BF16 weight rows with float activations (already rounded to the weight's type): the
-/// weights are widened to float in registers and multiplied with FMA. F32 and F16 rows whose length is a multiple of
-/// 16 follow the reference's tinyBLAS order (16 lanes, one chain) at every width; other lengths and BF16 use four
-/// accumulators.
+/// Dot products of F32 and F16 weight rows with float activations (already rounded to the weight's type): the
+/// weights are widened to float in registers and multiplied with FMA. Rows whose length is a multiple of 16 follow
+/// the reference's tinyBLAS order (16 lanes, one chain) at every width; other lengths use four accumulators.
+/// BF16 rows are <see cref="BF16Dot"/>'s.
 /// </summary>
 internal static unsafe class FloatDot
 {
@@ -209,55 +209,6 @@ internal static unsafe class FloatDot
         for (; i < n; i++)
         {
             sum += HalfBits.ToSingle(h[i]) * x[i];
-        }
-
-        return sum;
-    }
-
-    /// <summary>Σ bf16(w[i]) x[i] over <paramref name="n"/> values; <paramref name="w"/> holds little-endian bfloat16s.</summary>
-    public static float BF16(byte* w, float* x, int n, KernelWidth width)
-    {
-        ushort* h = (ushort*)w;
-        int i = 0;
-        float sum = 0;
-        if (width == KernelWidth.Vector512)
-        {
-            Vector512<float> a0 = default, a1 = default;
-            for (; i + 32 <= n; i += 32)
-            {
-                a0 = Vector512.FusedMultiplyAdd((Avx512F.ConvertToVector512UInt32(Vector256.Load(h + i)) << 16).AsSingle(), Vector512.Load(x + i), a0);
-                a1 = Vector512.FusedMultiplyAdd((Avx512F.ConvertToVector512UInt32(Vector256.Load(h + i + 16)) << 16).AsSingle(), Vector512.Load(x + i + 16), a1);
-            }
-
-            sum = MatVec.Sum(a0 + a1);
-        }
-        else if (width == KernelWidth.Vector256)
-        {
-            Vector256<float> a0 = default, a1 = default;
-            for (; i + 16 <= n; i += 16)
-            {
-                a0 = Vector256.FusedMultiplyAdd((Avx2.ConvertToVector256Int32(Vector128.Load(h + i)) << 16).AsSingle(), Vector256.Load(x + i), a0);
-                a1 = Vector256.FusedMultiplyAdd((Avx2.ConvertToVector256Int32(Vector128.Load(h + i + 8)) << 16).AsSingle(), Vector256.Load(x + i + 8), a1);
-            }
-
-            sum = MatVec.Sum(a0 + a1);
-        }
-        else if (width == KernelWidth.Vector128)
-        {
-            Vector128<float> a0 = default, a1 = default;
-            for (; i + 8 <= n; i += 8)
-            {
-                var bits = Vector128.Load(h + i);
-                a0 = Vector128.FusedMultiplyAdd((Vector128.WidenLower(bits) << 16).AsSingle(), Vector128.Load(x + i), a0);
-                a1 = Vector128.FusedMultiplyAdd((Vector128.WidenUpper(bits) << 16).AsSingle(), Vector128.Load(x + i + 4), a1);
-            }
-
-            sum = MatVec.Sum(a0 + a1);
-        }
-
-        for (; i < n; i++)
-        {
-            sum += BitConverter.UInt32BitsToSingle((uint)h[i] << 16) * x[i];
         }
 
         return sum;

@@ -14,7 +14,7 @@ namespace MicroLlm.Kernels;
 /// One file per weight format holds that format's dot product at every <see cref="KernelWidth"/>: integer dot products
 /// (unsigned × signed byte pairs summed to 16 then 32 bits, one float multiply per block) for the quantized formats,
 /// float FMA for F32/F16/BF16. Vector widths sum in a different order from the scalar path, so results agree to float
-/// rounding, not bit for bit; any one width gives the same bits on every run and thread count. Q4_0, Q8_0, Q4_K, Q5_K, Q6_K
+/// rounding, not bit for bit; any one width gives the same bits on every run and thread count. Q4_0, Q8_0, Q4_K, Q5_K, Q6_K, BF16
 /// accumulate in the reference runtime's order at every width and give the bits of <c>Numerics/ReferenceDot</c>,
 /// the numerics contract of docs/ARCHITECTURE.md.
 /// </remarks>
@@ -78,7 +78,8 @@ internal static unsafe class MatVec
         }
 
         bool fourColumns = count >= 4 && ((weightType is GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q6_K && width >= KernelWidth.Vector256)
-            || (weightType is GgmlType.F16 or GgmlType.F32 && width == KernelWidth.Vector512 && columns % 16 == 0));
+            || (weightType is GgmlType.F16 or GgmlType.F32 && width == KernelWidth.Vector512 && columns % 16 == 0)
+            || (weightType is GgmlType.BF16 && width == KernelWidth.Vector512 && columns % 32 == 0));
         for (int r = rowStart; r < rowEnd; r++)
         {
             byte* row = weights + (r * rowBytes);
@@ -95,6 +96,7 @@ internal static unsafe class MatVec
                         case GgmlType.Q8_0: Q8_0Dot.Dot4(row, xt, xStride, columns / 32, yt, yStride); break;
                         case GgmlType.Q4_K: Q4_KDot.Dot4(row, xt, xStride, columns / 256, yt, yStride); break;
                         case GgmlType.F16 or GgmlType.F32: FloatDot.Lanes16x4(row, (float*)xt, xStride / sizeof(float), columns, weightType == GgmlType.F16, yt, yStride); break;
+                        case GgmlType.BF16: BF16Dot.Dot4(row, (float*)xt, xStride / sizeof(float), columns, yt, yStride); break;
                         default: Q6_KDot.Dot4(row, xt, xStride, columns / 256, yt, yStride); break;
                     }
                 }
@@ -138,7 +140,7 @@ internal static unsafe class MatVec
         GgmlType.Q5_K => Q5_KDot.Dot(row, x, columns / 256, width),
         GgmlType.Q6_K => Q6_KDot.Dot(row, x, columns / 256, width),
         GgmlType.F16 => FloatDot.F16(row, (float*)x, columns, width),
-        GgmlType.BF16 => FloatDot.BF16(row, (float*)x, columns, width),
+        GgmlType.BF16 => BF16Dot.Dot(row, (float*)x, columns, width),
         GgmlType.F32 => FloatDot.F32((float*)row, (float*)x, columns, width),
         _ => throw new NotSupportedException($"No kernel for {weightType} weights."),
     };

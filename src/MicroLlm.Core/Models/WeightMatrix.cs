@@ -8,7 +8,7 @@ namespace MicroLlm.Models;
 
 /// <summary>
 /// A weight matrix read in place from the memory map: <c>Rows</c> rows of <c>Columns</c> elements in its stored type.
-/// This is the scalar reference path. For the types of <see cref="ReferenceDot"/> (F32, F16, Q4_0, Q5_0, Q8_0, Q3_K,
+/// This is the scalar reference path. For the types of <see cref="ReferenceDot"/> (F32, F16, BF16, Q4_0, Q5_0, Q8_0, Q3_K,
 /// Q4_K, Q5_K, Q6_K) <see cref="MatMul"/> is <see cref="ReferenceMatMul"/>: activations are quantized as the reference runtime's CPU
 /// path quantizes them and every output is the reference's dot product in its float order, bit for bit. Other types
 /// round the activations to their multiplication type, dequantize each weight row and dot in float
@@ -131,6 +131,18 @@ internal sealed unsafe class WeightMatrix
         // ReferenceDot's as the oracle, and F32/F16 keep its layout (halves), which the F16 path widens below.
         var width = Kernel.Current;
         bool vectorQuantizer = width != KernelWidth.Scalar && activationType is GgmlType.Q8_0 or GgmlType.Q8_K;
+
+        // BF16 kernels read the activations split into odd and even halves of each 32 (BF16Dot.Prepare); they take
+        // every matrix but those whose rows are a multiple of 32 long and whose row count is not a multiple of 4,
+        // which the reference gives ggml_vec_dot_bf16 instead of tinyBLAS (ReferenceDot.BF16VecDot does them).
+        bool bf16Kernels = Type == GgmlType.BF16 && width != KernelWidth.Scalar && (cols % 32 != 0 || Rows % 4 == 0);
+        if (bf16Kernels)
+        {
+            vectorQuantizer = true;
+            stride = ActivationQuantizer.ByteCount(activationType, cols);
+            quantized = scratch.Quantized.AsSpan(0, count * stride);
+        }
+
         for (int t = 0; t < count; t++)
         {
             if (vectorQuantizer)
@@ -152,7 +164,7 @@ internal sealed unsafe class WeightMatrix
 
         bool floatWeights = Type is GgmlType.F32 or GgmlType.F16;
         if (Kernel.Current != KernelWidth.Scalar
-            && (Type is GgmlType.Q4_0 or GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K || (floatWeights && cols % 16 == 0)))
+            && (Type is GgmlType.Q4_0 or GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K || (floatWeights && cols % 16 == 0) || bf16Kernels))
         {
             // The SIMD kernels sum in the reference's order (bit for bit, tested against ReferenceDot); the scalar
             // width keeps ReferenceDot itself as the oracle path. F16 activations go in widened to floats.
@@ -219,6 +231,18 @@ internal sealed unsafe class WeightMatrix
                 for (int t = 0; t < count; t++)
                 {
                     y[(t * Rows) + r] = ReferenceDot.F32(wide, widened.AsSpan(t * cols, cols));
+                }
+
+                continue;
+            }
+
+            if (Type == GgmlType.BF16 && Rows % 4 != 0)
+            {
+                // tinyBLAS takes only row counts of a multiple of 4; the others go through ggml_vec_dot_bf16.
+                var weights = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(row);
+                for (int t = 0; t < count; t++)
+                {
+                    y[(t * Rows) + r] = ReferenceDot.BF16VecDot(weights, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(quantized.Slice(t * stride, stride)));
                 }
 
                 continue;

@@ -33,7 +33,14 @@ namespace MicroLlm.Numerics;
 /// <para>
 /// Activations are quantized as the reference's CPU path does: Q8_0 with <see cref="QuantizeQ8_0"/> (scale 127/max,
 /// rounding to nearest even, unlike the reference quantizer's half-away-from-zero), Q8_K with the reference quantizer,
-/// F16 rounding to nearest even.
+/// F16 rounding to nearest even, BF16 rounding to nearest even with NaNs made quiet (<c>GGML_FP32_TO_BF16</c>).
+/// </para>
+/// <para>
+/// BF16 weights take tinyBLAS with AVX512-BF16 (the reference's build on this machine kind defines
+/// <c>__AVX512BF16__</c>), whose <c>vdpbf16ps</c> gives lane i of 16 the pair 2i, 2i+1 of every 32 elements: two FMAs
+/// per pair, the odd element first, inputs denormal-as-zero and every result flushed to zero when subnormal; then
+/// <see cref="ReferenceMath.Reduce16"/> (<see cref="BF16"/>). Matrices tinyBLAS refuses (rows not a multiple of 4, or
+/// rows not a multiple of 32 long) take <c>ggml_vec_dot_bf16</c> (<see cref="BF16VecDot"/>).
 /// </para>
 /// </remarks>
 internal static class ReferenceDot
@@ -41,7 +48,7 @@ internal static class ReferenceDot
     private const int Q8_0Bytes = 34, Q4_0Bytes = 18, Q5_0Bytes = 22, Q8_KBytes = 292, Q3_KBytes = 110, Q4_KBytes = 144, Q5_KBytes = 176, Q6_KBytes = 210;
 
     /// <summary>Whether <see cref="Dot"/> computes with weights of <paramref name="weightType"/>.</summary>
-    public static bool Supports(GgmlType weightType) => weightType is GgmlType.F32 or GgmlType.F16 or GgmlType.Q4_0
+    public static bool Supports(GgmlType weightType) => weightType is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 or GgmlType.Q4_0
         or GgmlType.Q5_0 or GgmlType.Q8_0 or GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
 
     /// <summary>The type the reference quantizes activations to before the dot products with <paramref name="weightType"/>.</summary>
@@ -49,6 +56,7 @@ internal static class ReferenceDot
     {
         GgmlType.F32 => GgmlType.F32,
         GgmlType.F16 => GgmlType.F16,
+        GgmlType.BF16 => GgmlType.BF16,
         GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q8_0 => GgmlType.Q8_0,
         GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K => GgmlType.Q8_K,
         _ => throw new NotSupportedException($"No reference-order dot product for {weightType}."),
@@ -104,12 +112,14 @@ internal static class ReferenceDot
     /// <summary>
     /// The dot product of weight row <paramref name="weights"/> (<paramref name="n"/> elements of
     /// <paramref name="weightType"/>) with <paramref name="activations"/> quantized by <see cref="QuantizeActivations"/>.
-    /// <paramref name="interleavedQ4_0"/> selects the order of the reference's repacked Q4_0 kernels.
+    /// <paramref name="interleavedQ4_0"/> selects the order of the reference's repacked Q4_0 kernels. BF16 rows take
+    /// tinyBLAS's order (<see cref="BF16"/>); a matrix whose row count is not a multiple of 4 takes <see cref="BF16VecDot"/>.
     /// </summary>
     public static float Dot(GgmlType weightType, ReadOnlySpan<byte> weights, ReadOnlySpan<byte> activations, int n, bool interleavedQ4_0 = false) => weightType switch
     {
         GgmlType.F32 => F32(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(weights)[..n], System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(activations)[..n]),
         GgmlType.F16 => F16(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(weights)[..n], System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(activations)[..n]),
+        GgmlType.BF16 => BF16(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(weights)[..n], System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(activations)[..n]),
         GgmlType.Q8_0 => Q8_0(weights, activations, n),
         GgmlType.Q4_0 => interleavedQ4_0 ? Q4_0Sequential(weights, activations, n) : Q4_0(weights, activations, n),
         GgmlType.Q5_0 => Q5_0(weights, activations, n),
@@ -490,6 +500,94 @@ internal static class ReferenceDot
         }
 
         return ReferenceMath.Reduce16(acc);
+    }
+
+    /// <summary>
+    /// BF16 · BF16 as tinyBLAS with AVX512-BF16 (rows of a multiple of 32): lane i of 16 accumulates, per 32-element
+    /// chunk, <see cref="DotPair"/> of elements 2i and 2i + 1, then <see cref="ReferenceMath.Reduce16"/>. Other lengths
+    /// take <see cref="BF16VecDot"/>, as the reference does.
+    /// </summary>
+    public static float BF16(ReadOnlySpan<ushort> weights, ReadOnlySpan<ushort> activations)
+    {
+        int n = weights.Length;
+        if (n % 32 != 0)
+        {
+            return BF16VecDot(weights, activations);
+        }
+
+        Span<float> acc = stackalloc float[16];
+        BF16Lanes(weights, activations, acc);
+        return ReferenceMath.Reduce16(acc);
+    }
+
+    /// <summary>
+    /// BF16 · BF16 as <c>ggml_vec_dot_bf16</c> with AVX512-BF16: per 64 elements, the first 32 into one set of 16
+    /// <see cref="DotPair"/> lanes and the last 32 into another; each set reduced by <see cref="ReferenceMath.Reduce16"/>
+    /// and added in double, then the remaining elements' float products in double.
+    /// </summary>
+    public static float BF16VecDot(ReadOnlySpan<ushort> weights, ReadOnlySpan<ushort> activations)
+    {
+        int n = weights.Length, whole = n / 64 * 64;
+        Span<float> c1 = stackalloc float[16];
+        Span<float> c2 = stackalloc float[16];
+        c1.Clear();
+        c2.Clear();
+        for (int i = 0; i < whole; i += 64)
+        {
+            for (int lane = 0; lane < 16; lane++)
+            {
+                int e = i + (2 * lane);
+                c1[lane] = DotPair(c1[lane], weights[e], weights[e + 1], activations[e], activations[e + 1]);
+                c2[lane] = DotPair(c2[lane], weights[e + 32], weights[e + 33], activations[e + 32], activations[e + 33]);
+            }
+        }
+
+        double sum = ReferenceMath.Reduce16(c1);
+        sum += ReferenceMath.Reduce16(c2);
+        for (int i = whole; i < n; i++)
+        {
+            sum += Bf16.ToSingle(weights[i]) * Bf16.ToSingle(activations[i]);
+        }
+
+        return (float)sum;
+    }
+
+    /// <summary>The 16 lanes of <see cref="BF16"/> before the reduction (n a multiple of 32), into <paramref name="acc"/>.</summary>
+    private static void BF16Lanes(ReadOnlySpan<ushort> weights, ReadOnlySpan<ushort> activations, Span<float> acc)
+    {
+        acc.Clear();
+        for (int c = 0; c < weights.Length; c += 32)
+        {
+            for (int lane = 0; lane < 16; lane++)
+            {
+                int e = c + (2 * lane);
+                acc[lane] = DotPair(acc[lane], weights[e], weights[e + 1], activations[e], activations[e + 1]);
+            }
+        }
+    }
+
+    /// <summary>
+    /// One lane of <c>vdpbf16ps</c>: <c>acc += w1·x1</c>, then <c>acc += w0·x0</c>, each one FMA (a product of two
+    /// bfloat16s is exact in float), with subnormal inputs read as zero and subnormal results flushed to zero, both
+    /// keeping the sign, as the instruction does whatever MXCSR says.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float DotPair(float acc, ushort w0, ushort w1, ushort x0, ushort x1)
+    {
+        acc = FlushSubnormal(MathF.FusedMultiplyAdd(ZeroIfSubnormal(w1), ZeroIfSubnormal(x1), FlushSubnormal(acc)));
+        return FlushSubnormal(MathF.FusedMultiplyAdd(ZeroIfSubnormal(w0), ZeroIfSubnormal(x0), acc));
+    }
+
+    /// <summary>A bfloat16 widened, ±0 when it is subnormal.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float ZeroIfSubnormal(ushort bf16) => Bf16.ToSingle((bf16 & 0x7F80) == 0 ? (ushort)(bf16 & 0x8000) : bf16);
+
+    /// <summary><paramref name="x"/>, or ±0 when it is subnormal.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float FlushSubnormal(float x)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(x);
+        return (bits & 0x7F80_0000) == 0 ? BitConverter.UInt32BitsToSingle(bits & 0x8000_0000) : x;
     }
 
     /// <summary>lanes[L] = Σ scaled[i] · q8[i] over the i whose index within its 32-element chunk is 4L..4L+3.</summary>

@@ -26,6 +26,12 @@ public class ReferenceBitExactTests
         yield return new TestCaseData("tiny-gemma2", SyntheticModelFileType.Q4_K_M, false, "f0c4edd93533ebb4d705289241d06c99a674645bbc141ec5e115e53420b23ea0");
         yield return new TestCaseData("tiny-gemma2", SyntheticModelFileType.F16, false, "836331fff8fecc4be5d1cad91fdf260e5da8eec83a85efb2c3026fb9a430ca66");
         yield return new TestCaseData("tiny-llama", SyntheticModelFileType.Q5_K_M, false, "fc46d455005fcb0df1b0eb4635c899dcd6606d9df6b1d42eb4b6b166abfa4761");
+
+        // BF16: the reference's build here has AVX512-BF16, so tinyBLAS with vdpbf16ps (ReferenceDot.BF16).
+        yield return new TestCaseData("tiny-llama", SyntheticModelFileType.BF16, false, "cecba3327e3cffbbba187e453915348704eaecc23cc76367c2a972d5bcb38929");
+        yield return new TestCaseData("tiny-qwen2", SyntheticModelFileType.BF16, false, "7d817be655e0d450cd7adfd28a122dcdf68a9d921090924a3eb4026e74608f61");
+        yield return new TestCaseData("tiny-gemma2", SyntheticModelFileType.BF16, false, "94e00a9ea1c96fc47d0364f09240c6bb8f49bd4d431fe5d1f504073773e6a39d");
+        yield return new TestCaseData("tiny-phi3", SyntheticModelFileType.BF16, true, "342da28f99913601be029c663a6719de8b3b11d99ad518e7d08c7a1daa863712");
     }
 
     [TestCaseSource(nameof(Cases))]

@@ -108,6 +108,10 @@ internal static class KernelTestData
         else
         {
             Buffer.BlockCopy(prepared, 0, x, 0, 4 * columns);
+            if (activationType == GgmlType.BF16)
+            {
+                x = BF16Dot.Unsplit(x);
+            }
         }
 
         return x;

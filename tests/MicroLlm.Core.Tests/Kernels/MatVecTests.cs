@@ -96,7 +96,7 @@ public unsafe class MatVecTests
 
     private static IEnumerable<TestCaseData> ReferenceOrderCases()
     {
-        foreach (var (type, sequential) in new[] { (GgmlType.Q4_0, false), (GgmlType.Q4_0, true), (GgmlType.Q8_0, false), (GgmlType.Q4_K, false), (GgmlType.Q5_K, false), (GgmlType.Q6_K, false), (GgmlType.F32, false), (GgmlType.F16, false) })
+        foreach (var (type, sequential) in new[] { (GgmlType.Q4_0, false), (GgmlType.Q4_0, true), (GgmlType.Q8_0, false), (GgmlType.Q4_K, false), (GgmlType.Q5_K, false), (GgmlType.Q6_K, false), (GgmlType.F32, false), (GgmlType.F16, false), (GgmlType.BF16, false) })
         {
             foreach (var width in Kernel.Supported)
             {
@@ -112,7 +112,9 @@ public unsafe class MatVecTests
         var width = (KernelWidth)widthIndex;
         var activationType = ActivationQuantizer.ActivationTypeFor(type);
         Assert.That(ReferenceDot.ActivationType(type), Is.EqualTo(activationType));
-        foreach (int columns in ColumnsFor(type).Where(c => c % 16 == 0))
+        // BF16 kernels keep the reference's order at every length (tinyBLAS's, or ggml_vec_dot_bf16's with its tail).
+        int[] lengths = type == GgmlType.BF16 ? [1, 7, 16, 33, 64, 96, 100, 160, 255, 4096] : [.. ColumnsFor(type).Where(c => c % 16 == 0)];
+        foreach (int columns in lengths)
         {
             const int rows = 5;
             byte[] weights = Weights(type, rows, columns, seed: 3 * columns);
@@ -128,6 +130,15 @@ public unsafe class MatVecTests
                 var halves = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(referencePrepared).ToArray();
                 var floats = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(prepared).ToArray();
                 Assert.That(Enumerable.Range(0, columns).All(i => (float)halves[i] == floats[i]), "activations rounded to F16 as the reference does");
+            }
+            else if (type == GgmlType.BF16)
+            {
+                // The kernels read BF16-rounded activations as floats split into odd and even halves of each 32 (subnormals
+                // zero there, as vdpbf16ps reads them); the reference keeps them as bfloat16s.
+                var bf16 = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(referencePrepared).ToArray();
+                float[] floats = BF16Dot.Unsplit(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(prepared).ToArray());
+                int split = BF16Dot.SplitChunks(columns) * 32;
+                Assert.That(Enumerable.Range(0, columns).All(i => floats[i] == (i < split ? ReferenceDot.ZeroIfSubnormal(bf16[i]) : MicroLlm.Quantization.Bf16.ToSingle(bf16[i]))), "activations rounded to BF16 as the reference does");
             }
             else
             {

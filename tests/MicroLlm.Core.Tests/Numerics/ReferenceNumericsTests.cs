@@ -81,6 +81,66 @@ public class ReferenceNumericsTests
         }
     }
 
+    /// <summary>
+    /// BF16 weights (the reference quantizer's) against 3 activation columns, from <c>ggml_mul_mat</c> on this machine
+    /// kind (AVX512-BF16): 4 rows of 512 and of 96 take tinyBLAS (<see cref="ReferenceDot.BF16"/>), 3 rows and rows of
+    /// 100 take <c>ggml_vec_dot_bf16</c> (<see cref="ReferenceDot.BF16VecDot"/>). Generator as above, seeded as given.
+    /// </summary>
+    [TestCase(4, 512, 12353u, "40ca3bd8 417c7e56 41a2a910 418223be c10c0bd7 c0e55b65 c0eb205c c0c48e1f c04c48b6 c09c1898 41693bc2 3eb52190")]
+    [TestCase(3, 512, 12354u, "c15e8bce 40e68041 c0e6ea10 c1095f8c 41b793f3 c0e4ae89 412b97a1 c13fbca2 c189fd67")]
+    [TestCase(4, 96, 12355u, "c00e1983 bd7ef880 c03cd6a4 3f2a1840 4049d9bc 411dadfc 40a09f9c 4129f3e8 c0c591ba c0f9afba 4101b228 bf8c38c8")]
+    [TestCase(4, 100, 12356u, "c07da715 40ea0d41 3fd6d4ac 402581d0 c01a1a93 c0a21fbc c185849f 3f7e97f0 3e291588 c042c7ba bfd36d0d 4071d7f2")]
+    public void BFloat16DotProductsEqualTheReferencesBitForBit(int rows, int columns, uint seed, string bits)
+    {
+        var lcg = new Lcg(seed);
+        var weights = new float[rows * columns];
+        for (int i = 0; i < weights.Length; i++)
+        {
+            weights[i] = lcg.Next();
+        }
+
+        var activations = new float[Batch * columns];
+        for (int i = 0; i < activations.Length; i++)
+        {
+            activations[i] = lcg.Next() * 0.25f;
+        }
+
+        var stored = new byte[2 * weights.Length];
+        Quantizer.Quantize(GgmlType.BF16, weights, stored);
+        var rowsBits = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(stored);
+        var quantized = new byte[ReferenceDot.ActivationBytes(GgmlType.BF16, columns)];
+        uint[] expected = Bits(bits);
+        for (int c = 0; c < Batch; c++)
+        {
+            ReferenceDot.QuantizeActivations(ReferenceDot.ActivationType(GgmlType.BF16), activations.AsSpan(c * columns, columns), quantized);
+            var x = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(quantized);
+            for (int r = 0; r < rows; r++)
+            {
+                var row = rowsBits.Slice(r * columns, columns);
+                float y = rows % 4 == 0 ? ReferenceDot.Dot(GgmlType.BF16, stored.AsSpan(2 * r * columns, 2 * columns), quantized, columns) : ReferenceDot.BF16VecDot(row, x);
+                Assert.That(BitConverter.SingleToUInt32Bits(y), Is.EqualTo(expected[(c * rows) + r]), $"row {r}, column {c}: {y:R}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// One lane of <c>vdpbf16ps</c> as this machine's CPU computes it (a C program calling <c>_mm512_dpbf16_ps</c>):
+    /// the odd element's FMA first (1 + 2⁻²⁴ + 2⁻²⁴ stays 1, where one rounding of the pair would give 1 + 2⁻²³),
+    /// subnormal inputs read as zero, subnormal results flushed to a zero of their sign.
+    /// </summary>
+    [TestCase(0x3F800000u, (ushort)0x3F80, (ushort)0x3F80, (ushort)0x3380, (ushort)0x3380, 0x3F800000u)]
+    [TestCase(0x3F800000u, (ushort)0x3F80, (ushort)0x3F80, (ushort)0x3390, (ushort)0x3380, 0x3F800001u)]
+    [TestCase(0x00000000u, (ushort)0x0001, (ushort)0x3F80, (ushort)0x3F80, (ushort)0x0000, 0x00000000u)]
+    [TestCase(0x00000000u, (ushort)0x3F80, (ushort)0x3F80, (ushort)0x0040, (ushort)0x0000, 0x00000000u)]
+    [TestCase(0x00000000u, (ushort)0x0080, (ushort)0x3F80, (ushort)0x3F00, (ushort)0x0000, 0x00000000u)]
+    [TestCase(0x00000000u, (ushort)0x8080, (ushort)0x3F80, (ushort)0x3F00, (ushort)0x0000, 0x80000000u)]
+    [TestCase(0x003671F7u, (ushort)0x3F80, (ushort)0x3F80, (ushort)0x0000, (ushort)0x0000, 0x00000000u)]
+    public void BFloat16PairStepIsTheInstructions(uint acc, ushort w0, ushort w1, ushort x0, ushort x1, uint expected)
+    {
+        float y = ReferenceDot.DotPair(BitConverter.UInt32BitsToSingle(acc), w0, w1, x0, x1);
+        Assert.That(BitConverter.SingleToUInt32Bits(y), Is.EqualTo(expected), $"{y:R}");
+    }
+
     [Test]
     public void VectorLanesGiveTheScalarEmulationsBits([Values(0, 16, 32, 48, 256, 768, 17, 100)] int length)
     {
