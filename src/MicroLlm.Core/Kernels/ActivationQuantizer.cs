@@ -14,7 +14,7 @@ namespace MicroLlm.Kernels;
 /// <para>Layouts: Q8_0 and Q8_K are GGUF blocks (34 bytes per 32 values; 292 bytes per 256 with the 16-value sums).
 /// F32, F16 and BF16 activations are kept as floats (4 bytes each), F16/BF16 ones holding the rounded values, so the
 /// kernels widen only the weights; BF16 ones in <see cref="BF16Dot.Prepare"/>'s order (each chunk of 32 as its odd
-/// elements, then its even ones, subnormals zero).</para>
+/// elements, then its even ones, subnormals zero, and a trailer of <see cref="BF16Dot.TrailerFloats"/>).</para>
 /// <para>Rounding reproduces what the reference runtime runs on x86-64 with AVX2 (the oracle's build on this machine
 /// kind), which is not always its portable <c>_ref</c> quantizer: Q8_0 follows <c>quantize_row_q8_0</c>'s AVX path
 /// (<c>d = amax / 127</c>, multiplier <c>127 / amax</c>, round half to even), where the reference quantizer
@@ -39,7 +39,8 @@ internal static unsafe class ActivationQuantizer
     /// <summary>Bytes that <paramref name="columns"/> activations take in <paramref name="activationType"/>'s kernel layout.</summary>
     public static int ByteCount(GgmlType activationType, int columns) => activationType switch
     {
-        GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 => columns * sizeof(float),
+        GgmlType.F32 or GgmlType.F16 => columns * sizeof(float),
+        GgmlType.BF16 => (columns + BF16Dot.TrailerFloats) * sizeof(float),
         GgmlType.Q8_0 => columns / Q8_0Block.Size * Q8_0Block.Bytes,
         GgmlType.Q8_K => columns / Q8_KBlock.Size * Q8_KBlock.Bytes,
         _ => throw new NotSupportedException($"{activationType} is not an activation type."),
@@ -63,7 +64,7 @@ internal static unsafe class ActivationQuantizer
                 RoundToHalf(x, MemoryMarshal.Cast<byte, float>(destination)[..x.Length], width);
                 break;
             case GgmlType.BF16:
-                BF16Dot.Prepare(x, MemoryMarshal.Cast<byte, float>(destination)[..x.Length]);
+                BF16Dot.Prepare(x, MemoryMarshal.Cast<byte, float>(destination)[..(x.Length + BF16Dot.TrailerFloats)]);
                 break;
             case GgmlType.Q8_0:
                 if (x.Length % Q8_0Block.Size != 0)

@@ -15,14 +15,27 @@ namespace MicroLlm.Kernels;
 /// <para>The activations' kernel layout (<see cref="Prepare"/>): floats; each split chunk of 32 holds its 16 odd
 /// elements, then its 16 even ones, subnormals already zero, so that a chunk's pairs are two aligned vectors; the
 /// elements after the split chunks (<see cref="SplitChunks"/>) stay in order and unflushed, as the reference's scalar
-/// tail reads them. A weight vector of 32 bfloat16s is 16 pairs: its high halves are the odd elements (an AND), its
-/// low halves the even ones (a 16-bit shift).</para>
+/// tail reads them. After the <c>n</c> floats, a trailer of <see cref="TrailerFloats"/> holds the smallest biased
+/// exponent of a nonzero split activation. A weight vector of 32 bfloat16s is 16 pairs: its high halves are the odd
+/// elements (an AND), its low halves the even ones (a 16-bit shift).</para>
+/// <para>At 512 bits a row first runs without the instruction's flushes (plain FMA chains, the latency of two FMAs per
+/// chunk) while tracking its smallest nonzero weight. The flushes cannot change a bit when no weight is subnormal and
+/// every nonzero product is at least 2⁻¹⁰²: then each partial sum is zero or at least 2⁻¹²⁶ (adding such a product to
+/// a sum under half its size leaves more than 2⁻¹⁰³; otherwise both are multiples of 2⁻¹²⁶), so nothing is subnormal
+/// and the flushes are identities. A row whose smallest weight and activation exponents do not guarantee that is
+/// computed again with every flush (<see cref="Chain512"/>).</para>
 /// <para>Rows of a multiple of 32 take tinyBLAS's order (<see cref="Dot"/>, <see cref="Dot4"/>); other lengths take
 /// <c>ggml_vec_dot_bf16</c>'s, two chains over alternate chunks of 32 and a scalar tail summed in double.</para>
 /// </remarks>
 internal static unsafe class BF16Dot
 {
     private const uint ExponentMask = 0x7F80_0000, SignMask = 0x8000_0000, HighHalf = 0xFFFF_0000;
+
+    /// <summary>Floats after the activations: the smallest biased exponent of a nonzero split activation (255 when none), as an int.</summary>
+    public const int TrailerFloats = 16;
+
+    /// <summary>Biased exponents whose sum guarantees products of at least 2⁻¹⁰² (2^(ew − 127) · 2^(ex − 127) ≥ 2⁻¹⁰²).</summary>
+    private const int SafeExponentSum = 152;
 
     /// <summary>How many leading chunks of 32 the kernel layout splits into odd and even halves.</summary>
     public static int SplitChunks(int n) => n % 32 == 0 ? n / 32 : n / 64 * 2;
@@ -34,12 +47,16 @@ internal static unsafe class BF16Dot
     public static void Prepare(ReadOnlySpan<float> x, Span<float> y)
     {
         int n = x.Length, split = SplitChunks(n) * 32;
+        int minExponent = 255;
         for (int c = 0; c < split; c += 32)
         {
             for (int i = 0; i < 16; i++)
             {
-                y[c + i] = Bf16.ToSingle(DenormalsAsZero(Bf16.FromSingle(x[c + (2 * i) + 1])));
-                y[c + 16 + i] = Bf16.ToSingle(DenormalsAsZero(Bf16.FromSingle(x[c + (2 * i)])));
+                ushort odd = DenormalsAsZero(Bf16.FromSingle(x[c + (2 * i) + 1]));
+                ushort even = DenormalsAsZero(Bf16.FromSingle(x[c + (2 * i)]));
+                y[c + i] = Bf16.ToSingle(odd);
+                y[c + 16 + i] = Bf16.ToSingle(even);
+                minExponent = Math.Min(minExponent, Math.Min(Exponent(odd), Exponent(even)));
             }
         }
 
@@ -47,7 +64,14 @@ internal static unsafe class BF16Dot
         {
             y[i] = Bf16.ToSingle(Bf16.FromSingle(x[i]));
         }
+
+        y.Slice(n, TrailerFloats).Clear();
+        y[n] = BitConverter.Int32BitsToSingle(minExponent);
     }
+
+    /// <summary>The biased exponent of a bfloat16, 255 for zeros (which add nothing).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Exponent(ushort bf16) => (bf16 & 0x7FFF) == 0 ? 255 : (bf16 >> 7) & 0xFF;
 
     /// <summary>Inverts <see cref="Prepare"/>'s order (for tests): the rounded activations in element order.</summary>
     public static float[] Unsplit(ReadOnlySpan<float> prepared)
@@ -80,7 +104,7 @@ internal static unsafe class BF16Dot
 
         return width switch
         {
-            KernelWidth.Vector512 => Reduce(Chain512(w, x, n / 32, 1)),
+            KernelWidth.Vector512 => Unflushed512(w, x, n),
             KernelWidth.Vector256 => Reduce(Chain256(w, x, n / 32, 1)),
             KernelWidth.Vector128 => Reduce(Chain128(w, x, n / 32, 1)),
             _ => ChainScalar(w, x, n / 32, 1),
@@ -96,23 +120,72 @@ internal static unsafe class BF16Dot
     public static void Dot4(byte* w, float* x, long xStride, int n, float* y, long yStride)
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        var smallest = Vector512<ushort>.AllBitsSet;
         float* x1 = x + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
         for (int c = 0; c < n; c += 32)
         {
             var pairs = Vector512.Load((uint*)(w + (2 * c)));
-            var odd = Daz(pairs & Vector512.Create(HighHalf));
-            var even = Daz(pairs << 16);
-            a0 = Step(a0, odd, even, x + c);
-            a1 = Step(a1, odd, even, x1 + c);
-            a2 = Step(a2, odd, even, x2 + c);
-            a3 = Step(a3, odd, even, x3 + c);
+            smallest = Vector512.Min(smallest, NonzeroMagnitudeKey(pairs));
+            var odd = (pairs & Vector512.Create(HighHalf)).AsSingle();
+            var even = (pairs << 16).AsSingle();
+            a0 = UnflushedStep(a0, odd, even, x + c);
+            a1 = UnflushedStep(a1, odd, even, x1 + c);
+            a2 = UnflushedStep(a2, odd, even, x2 + c);
+            a3 = UnflushedStep(a3, odd, even, x3 + c);
         }
 
-        y[0] = Reduce(a0);
-        y[yStride] = Reduce(a1);
-        y[2 * yStride] = Reduce(a2);
-        y[3 * yStride] = Reduce(a3);
+        int weightExponent = SmallestWeightExponent(smallest);
+        if (Safe(weightExponent, x, n) && Safe(weightExponent, x1, n) && Safe(weightExponent, x2, n) && Safe(weightExponent, x3, n))
+        {
+            y[0] = Reduce(a0);
+            y[yStride] = Reduce(a1);
+            y[2 * yStride] = Reduce(a2);
+            y[3 * yStride] = Reduce(a3);
+            return;
+        }
+
+        y[0] = Reduce(Chain512(w, x, n / 32, 1));
+        y[yStride] = Reduce(Chain512(w, x1, n / 32, 1));
+        y[2 * yStride] = Reduce(Chain512(w, x2, n / 32, 1));
+        y[3 * yStride] = Reduce(Chain512(w, x3, n / 32, 1));
     }
+
+    /// <summary>A row of a multiple of 32 at 512 bits: unflushed FMA chains where that gives the same bits, else <see cref="Chain512"/>.</summary>
+    private static float Unflushed512(byte* w, float* x, int n)
+    {
+        var acc = Vector512<float>.Zero;
+        var smallest = Vector512<ushort>.AllBitsSet;
+        for (int c = 0; c < n; c += 32)
+        {
+            var pairs = Vector512.Load((uint*)(w + (2 * c)));
+            smallest = Vector512.Min(smallest, NonzeroMagnitudeKey(pairs));
+            acc = UnflushedStep(acc, (pairs & Vector512.Create(HighHalf)).AsSingle(), (pairs << 16).AsSingle(), x + c);
+        }
+
+        return Safe(SmallestWeightExponent(smallest), x, n) ? Reduce(acc) : Reduce(Chain512(w, x, n / 32, 1));
+    }
+
+    /// <summary>Per bfloat16, <c>2·|b| − 2</c> wrapping: zeros give 0xFFFE, subnormals less than 0xFE, normals at least 0xFE; ordered by magnitude.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<ushort> NonzeroMagnitudeKey(Vector512<uint> pairs) => (pairs.AsUInt16() << 1) - Vector512.Create((ushort)2);
+
+    /// <summary>The biased exponent of the smallest nonzero weight (0 when one is subnormal, 255 when all are zero).</summary>
+    private static int SmallestWeightExponent(Vector512<ushort> keys)
+    {
+        var m = Vector256.Min(keys.GetLower(), keys.GetUpper());
+        ushort key = System.Runtime.Intrinsics.X86.Sse41.MinHorizontal(Vector128.Min(m.GetLower(), m.GetUpper())).ToScalar();
+        return key == 0xFFFE ? 255 : ((key + 2) >> 1) >> 7;
+    }
+
+    /// <summary>Whether the flushes are identities for a row whose smallest weight exponent is <paramref name="weightExponent"/> against <paramref name="x"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Safe(int weightExponent, float* x, int n) =>
+        weightExponent != 0 && weightExponent + BitConverter.SingleToInt32Bits(x[n]) >= SafeExponentSum;
+
+    /// <summary>One <c>vdpbf16ps</c> step without the flushes: the odd elements' FMA, then the even elements'.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> UnflushedStep(Vector512<float> acc, Vector512<float> odd, Vector512<float> even, float* x) =>
+        Vector512.FusedMultiplyAdd(even, Vector512.Load(x + 16), Vector512.FusedMultiplyAdd(odd, Vector512.Load(x), acc));
 
     /// <summary><c>ggml_vec_dot_bf16</c>'s order for lengths that are not a multiple of 32.</summary>
     private static float VecDot(byte* w, float* x, int n, KernelWidth width)

@@ -342,6 +342,6 @@ internal sealed class MatMulScratch(int maxColumns, int maxBatch)
 {
     public float[] Rounded { get; } = new float[maxColumns * maxBatch];
     public float[] Row { get; } = new float[maxColumns];
-    /// <summary>Room for a batch of activation rows in their widest multiplication type (F32).</summary>
-    public byte[] Quantized { get; } = new byte[(maxColumns * 4 * maxBatch) + 1024];
+    /// <summary>Room for a batch of activation rows in their widest multiplication type (F32, or BF16 floats with a trailer each).</summary>
+    public byte[] Quantized { get; } = new byte[((maxColumns + BF16Dot.TrailerFloats) * 4 * maxBatch) + 1024];
 }

@@ -99,7 +99,7 @@ public class ActivationQuantizerTests
             var bytes = new byte[ActivationQuantizer.ByteCount(type, x.Length)];
             ActivationQuantizer.Quantize(type, x, bytes, width);
             var actual = new float[x.Length];
-            Buffer.BlockCopy(bytes, 0, actual, 0, bytes.Length);
+            Buffer.BlockCopy(bytes, 0, actual, 0, 4 * x.Length);
             if (type == GgmlType.BF16)
             {
                 actual = BF16Dot.Unsplit(actual);

@@ -136,7 +136,7 @@ public unsafe class MatVecTests
                 // The kernels read BF16-rounded activations as floats split into odd and even halves of each 32 (subnormals
                 // zero there, as vdpbf16ps reads them); the reference keeps them as bfloat16s.
                 var bf16 = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(referencePrepared).ToArray();
-                float[] floats = BF16Dot.Unsplit(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(prepared).ToArray());
+                float[] floats = BF16Dot.Unsplit(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(prepared)[..columns]);
                 int split = BF16Dot.SplitChunks(columns) * 32;
                 Assert.That(Enumerable.Range(0, columns).All(i => floats[i] == (i < split ? ReferenceDot.ZeroIfSubnormal(bf16[i]) : MicroLlm.Quantization.Bf16.ToSingle(bf16[i]))), "activations rounded to BF16 as the reference does");
             }
@@ -313,5 +313,68 @@ public unsafe class MatVecTests
                 }
             }
         }
+    }
+
+    private static IEnumerable<TestCaseData> WidthCases() => Kernel.Supported.Select(w => new TestCaseData((int)w).SetName($"BF16SubnormalSums_{w}"));
+
+    [TestCaseSource(nameof(WidthCases))]
+    public void BFloat16KernelsFlushAsTheInstructionDoes(int widthIndex)
+    {
+        // Weights and activations small enough that products and partial sums fall below 2^-126, and some subnormal
+        // weights: the unflushed 512-bit chains must notice and give the flushed bits (ReferenceDot.DotPair's), alone
+        // and four vectors at a time; rows of normal weights with a tiny activation vector, and the reverse, as well.
+        var width = (KernelWidth)widthIndex;
+        const int columns = 256, rows = 6, batch = 4;
+        var rng = new Random(77);
+        var weights = new byte[2 * rows * columns];
+        for (int i = 0; i < rows * columns; i++)
+        {
+            int r = i / columns;
+            int exponent = r switch { 0 => rng.Next(0, 3), 1 or 2 => rng.Next(1, 40), _ => rng.Next(100, 140) };
+            ushort bits = (ushort)((rng.Next(2) << 15) | (exponent << 7) | rng.Next(128));
+            BitConverter.TryWriteBytes(weights.AsSpan(2 * i), bits);
+        }
+
+        int xBytes = ActivationQuantizer.ByteCount(GgmlType.BF16, columns);
+        int referenceBytes = ReferenceDot.ActivationBytes(GgmlType.BF16, columns);
+        var prepared = new byte[xBytes * batch];
+        var referencePrepared = new byte[referenceBytes * batch];
+        for (int t = 0; t < batch; t++)
+        {
+            float scale = t == 0 ? 1f : MathF.Pow(2, -100 + (10 * t));
+            var x = Enumerable.Range(0, columns).Select(i => (float)((rng.NextDouble() * 2) - 1) * scale * MathF.Pow(2, -rng.Next(0, 30))).ToArray();
+            x[3] = 1e-39f;
+            ActivationQuantizer.Quantize(GgmlType.BF16, x, prepared.AsSpan(t * xBytes, xBytes), width);
+            ReferenceDot.QuantizeActivations(GgmlType.BF16, x, referencePrepared.AsSpan(t * referenceBytes, referenceBytes));
+        }
+
+        var single = new float[batch * rows];
+        var batched = new float[batch * rows];
+        int subnormalOutputs = 0;
+        fixed (byte* w = weights)
+        fixed (byte* px = prepared)
+        fixed (float* ps = single)
+        fixed (float* pb = batched)
+        {
+            for (int t = 0; t < batch; t++)
+            {
+                MatVec.Compute(GgmlType.BF16, w, 2 * columns, columns, 0, rows, px + (t * xBytes), ps + (t * rows), width);
+            }
+
+            MatVec.ComputeBatch(GgmlType.BF16, w, 2 * columns, columns, 0, rows, px, xBytes, batch, pb, rows, width);
+        }
+
+        for (int t = 0; t < batch; t++)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                float expected = ReferenceDot.Dot(GgmlType.BF16, weights.AsSpan(2 * r * columns, 2 * columns), referencePrepared.AsSpan(t * referenceBytes, referenceBytes), columns);
+                subnormalOutputs += expected == 0 || float.IsSubnormal(expected) ? 1 : 0;
+                Assert.That(BitConverter.SingleToUInt32Bits(single[(t * rows) + r]), Is.EqualTo(BitConverter.SingleToUInt32Bits(expected)), $"row {r} vector {t}: {single[(t * rows) + r]:R} vs {expected:R}");
+                Assert.That(BitConverter.SingleToUInt32Bits(batched[(t * rows) + r]), Is.EqualTo(BitConverter.SingleToUInt32Bits(expected)), $"batched row {r} vector {t}");
+            }
+        }
+
+        Assert.That(subnormalOutputs, Is.GreaterThan(0), "some outputs are flushed to zero: the case is exercised");
     }
 }
