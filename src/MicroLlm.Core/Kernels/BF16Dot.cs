@@ -150,6 +150,97 @@ internal static unsafe class BF16Dot
         y[3 * yStride] = Reduce(Chain512(w, x3, n / 32, 1));
     }
 
+    /// <summary>
+    /// Prefill, 512 bits, rows of a multiple of 32: <c>y[t * yStride + r] = dot(row r, x_t)</c> for rows
+    /// [<paramref name="rowStart"/>, <paramref name="rowEnd"/>) and <paramref name="count"/> vectors
+    /// (<paramref name="xStride"/> floats apart) in tiles of 2 rows × 4 vectors: eight chains side by side, each
+    /// <see cref="Dot"/>'s, every activation vector loaded once for two rows and every weight vector split once for four
+    /// vectors; leftover rows take <see cref="Dot4"/>, leftover vectors <see cref="Dot"/>.
+    /// </summary>
+    public static void ComputeBatch(byte* weights, long rowBytes, int n, int rowStart, int rowEnd, float* x, long xStride, int count, float* y, long yStride)
+    {
+        int r = rowStart;
+        for (; r + 2 <= rowEnd; r += 2)
+        {
+            byte* w0 = weights + (r * rowBytes);
+            int t = 0;
+            for (; t + 4 <= count; t += 4)
+            {
+                Tile2x4(w0, w0 + rowBytes, x + (t * xStride), xStride, n, y + (t * yStride) + r, yStride);
+            }
+
+            for (; t < count; t++)
+            {
+                y[(t * yStride) + r] = Unflushed512(w0, x + (t * xStride), n);
+                y[(t * yStride) + r + 1] = Unflushed512(w0 + rowBytes, x + (t * xStride), n);
+            }
+        }
+
+        for (; r < rowEnd; r++)
+        {
+            byte* w = weights + (r * rowBytes);
+            int t = 0;
+            for (; t + 4 <= count; t += 4)
+            {
+                Dot4(w, x + (t * xStride), xStride, n, y + (t * yStride) + r, yStride);
+            }
+
+            for (; t < count; t++)
+            {
+                y[(t * yStride) + r] = Unflushed512(w, x + (t * xStride), n);
+            }
+        }
+    }
+
+    /// <summary>Two rows (<paramref name="w0"/>, <paramref name="w1"/>) against four vectors; outputs of row 1 at <c>y + 1</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile2x4(byte* w0, byte* w1, float* x, long xStride, int n, float* y, long yStride)
+    {
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
+        Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
+        var smallest0 = Vector512<ushort>.AllBitsSet;
+        var smallest1 = Vector512<ushort>.AllBitsSet;
+        float* x1 = x + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+        for (int c = 0; c < n; c += 32)
+        {
+            var p0 = Vector512.Load((uint*)(w0 + (2 * c)));
+            var p1 = Vector512.Load((uint*)(w1 + (2 * c)));
+            smallest0 = Vector512.Min(smallest0, NonzeroMagnitudeKey(p0));
+            smallest1 = Vector512.Min(smallest1, NonzeroMagnitudeKey(p1));
+            var odd0 = (p0 & Vector512.Create(HighHalf)).AsSingle();
+            var even0 = (p0 << 16).AsSingle();
+            var odd1 = (p1 & Vector512.Create(HighHalf)).AsSingle();
+            var even1 = (p1 << 16).AsSingle();
+            TileStep(ref a00, ref a10, odd0, even0, odd1, even1, x + c);
+            TileStep(ref a01, ref a11, odd0, even0, odd1, even1, x1 + c);
+            TileStep(ref a02, ref a12, odd0, even0, odd1, even1, x2 + c);
+            TileStep(ref a03, ref a13, odd0, even0, odd1, even1, x3 + c);
+        }
+
+        TileRow(SmallestWeightExponent(smallest0), w0, x, xStride, n, a00, a01, a02, a03, y, yStride);
+        TileRow(SmallestWeightExponent(smallest1), w1, x, xStride, n, a10, a11, a12, a13, y + 1, yStride);
+    }
+
+    /// <summary>One chunk of one vector for both rows of a tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TileStep(ref Vector512<float> a0, ref Vector512<float> a1, Vector512<float> odd0, Vector512<float> even0, Vector512<float> odd1, Vector512<float> even1, float* x)
+    {
+        var xo = Vector512.Load(x);
+        var xe = Vector512.Load(x + 16);
+        a0 = Vector512.FusedMultiplyAdd(even0, xe, Vector512.FusedMultiplyAdd(odd0, xo, a0));
+        a1 = Vector512.FusedMultiplyAdd(even1, xe, Vector512.FusedMultiplyAdd(odd1, xo, a1));
+    }
+
+    /// <summary>Writes one tile row's four outputs: the unflushed sums where they are exact, else each recomputed with every flush.</summary>
+    private static void TileRow(int weightExponent, byte* w, float* x, long xStride, int n, Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3, float* y, long yStride)
+    {
+        float* x1 = x + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+        y[0] = Safe(weightExponent, x, n) ? Reduce(a0) : Reduce(Chain512(w, x, n / 32, 1));
+        y[yStride] = Safe(weightExponent, x1, n) ? Reduce(a1) : Reduce(Chain512(w, x1, n / 32, 1));
+        y[2 * yStride] = Safe(weightExponent, x2, n) ? Reduce(a2) : Reduce(Chain512(w, x2, n / 32, 1));
+        y[3 * yStride] = Safe(weightExponent, x3, n) ? Reduce(a3) : Reduce(Chain512(w, x3, n / 32, 1));
+    }
+
     /// <summary>A row of a multiple of 32 at 512 bits: unflushed FMA chains where that gives the same bits, else <see cref="Chain512"/>.</summary>
     private static float Unflushed512(byte* w, float* x, int n)
     {

@@ -77,9 +77,15 @@ internal static unsafe class MatVec
             return;
         }
 
+        if (weightType == GgmlType.BF16 && width == KernelWidth.Vector512 && columns % 32 == 0 && count >= 4)
+        {
+            // Tiles of 2 rows × 4 vectors, each output in the reference's order.
+            BF16Dot.ComputeBatch(weights, rowBytes, columns, rowStart, rowEnd, (float*)x, xStride / sizeof(float), count, y, yStride);
+            return;
+        }
+
         bool fourColumns = count >= 4 && ((weightType is GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q6_K && width >= KernelWidth.Vector256)
-            || (weightType is GgmlType.F16 or GgmlType.F32 && width == KernelWidth.Vector512 && columns % 16 == 0)
-            || (weightType is GgmlType.BF16 && width == KernelWidth.Vector512 && columns % 32 == 0));
+            || (weightType is GgmlType.F16 or GgmlType.F32 && width == KernelWidth.Vector512 && columns % 16 == 0));
         for (int r = rowStart; r < rowEnd; r++)
         {
             byte* row = weights + (r * rowBytes);
@@ -96,7 +102,6 @@ internal static unsafe class MatVec
                         case GgmlType.Q8_0: Q8_0Dot.Dot4(row, xt, xStride, columns / 32, yt, yStride); break;
                         case GgmlType.Q4_K: Q4_KDot.Dot4(row, xt, xStride, columns / 256, yt, yStride); break;
                         case GgmlType.F16 or GgmlType.F32: FloatDot.Lanes16x4(row, (float*)xt, xStride / sizeof(float), columns, weightType == GgmlType.F16, yt, yStride); break;
-                        case GgmlType.BF16: BF16Dot.Dot4(row, (float*)xt, xStride / sizeof(float), columns, yt, yStride); break;
                         default: Q6_KDot.Dot4(row, xt, xStride, columns / 256, yt, yStride); break;
                     }
                 }
