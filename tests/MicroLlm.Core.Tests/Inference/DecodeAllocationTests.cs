@@ -12,9 +12,27 @@ public class DecodeAllocationTests
     [TestCase("tiny-llama-q4_0.gguf")]
     [TestCase("tiny-llama-q4_k_m.gguf")]
     [TestCase("tiny-llama-f16.gguf")]
-    public void DecodeStepsAllocateNothing(string file)
+    public void DecodeStepsAllocateNothing(string file) => AssertDecodeAllocatesNothing(Conformance.RequireFile("models", file), file);
+
+    [Test]
+    public async Task BFloat16DecodeStepsAllocateNothing()
     {
-        using var model = LanguageModel.Load(Conformance.RequireFile("models", file), new LanguageModelOptions { ThreadCount = 2 });
+        // No BF16 conformance file: the same tiny-llama shape written here (BF16 kernels: activations split per call).
+        string path = Path.Combine(Path.GetTempPath(), $"decode-alloc-{Guid.NewGuid():N}-bf16.gguf");
+        try
+        {
+            await MicroLlm.Models.SyntheticModel.WriteAsync(new MicroLlm.Models.SyntheticModelOptions(MicroLlm.Models.SyntheticModelShape.Presets["tiny-llama"]) { FileType = MicroLlm.Models.SyntheticModelFileType.BF16, Seed = 3 }, path);
+            AssertDecodeAllocatesNothing(path, "tiny-llama BF16");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static void AssertDecodeAllocatesNothing(string path, string file)
+    {
+        using var model = LanguageModel.Load(path, new LanguageModelOptions { ThreadCount = 2 });
         using var session = model.CreateSession(new SessionOptions { ContextLength = 256 });
         int[] prompt = [.. Enumerable.Range(0, 40).Select(i => ((i * 37) + 11) % 500 + 3)];
         session.Evaluate(prompt);
