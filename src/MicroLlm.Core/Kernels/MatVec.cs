@@ -66,6 +66,13 @@ internal static unsafe class MatVec
             return;
         }
 
+        if (count >= 2 && FloatTiles.Supports(weightType, columns, width))
+        {
+            // Register tiles of 6 rows × 4 vectors over rows widened once into a panel.
+            FloatTiles.ComputeBatch(weightType, weights, rowBytes, columns, rowStart, rowEnd, (float*)x, xStride / sizeof(float), count, y, yStride);
+            return;
+        }
+
         if (count < 4 && TiledDecode(weightType, width))
         {
             // Decode (and batches too small for Dot4): tiles of 4 rows per vector.

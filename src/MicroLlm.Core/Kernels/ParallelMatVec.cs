@@ -33,8 +33,12 @@ internal static unsafe class ParallelMatVec
             Width = width,
             SequentialQ4_0 = sequentialQ4_0,
         };
-        int minChunk = (int)Math.Clamp(MinChunkBytes / Math.Max(1, rowBytes * Math.Max(1, count / 4)), 1, rows);
-        pool.For(rows, minChunk, ref job);
+        // Tiled kernels get whole tiles of rows (the last may be partial): items are groups of RowsPerItem rows.
+        job.RowsPerItem = count >= 2 && FloatTiles.Supports(weightType, columns, width) ? FloatTiles.TileRows : 1;
+        job.Rows = rows;
+        int items = (rows + job.RowsPerItem - 1) / job.RowsPerItem;
+        int minChunk = (int)Math.Clamp(MinChunkBytes / Math.Max(1, rowBytes * job.RowsPerItem * Math.Max(1, count / 4)), 1, items);
+        pool.For(items, minChunk, ref job);
     }
 
     private struct Job : IRangeBody
@@ -50,8 +54,12 @@ internal static unsafe class ParallelMatVec
         public long YStride;
         public KernelWidth Width;
         public bool SequentialQ4_0;
+        public int RowsPerItem;
+        public int Rows;
 
         public readonly void Invoke(int start, int end) =>
-            MatVec.ComputeBatch(WeightType, Weights, RowBytes, Columns, start, end, X, XStride, Count, Y, YStride, Width, SequentialQ4_0);
+            MatVec.ComputeBatch(
+                WeightType, Weights, RowBytes, Columns, start * RowsPerItem, Math.Min(end * RowsPerItem, Rows),
+                X, XStride, Count, Y, YStride, Width, SequentialQ4_0);
     }
 }

@@ -1,0 +1,281 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using MicroLlm.Gguf;
+
+namespace MicroLlm.Kernels;
+
+/// <summary>
+/// Prefill of F32 and F16 weights at 512 bits in register tiles of 6 rows × 4 activation vectors (tinyBLAS's way):
+/// 24 accumulators in registers, each k-step loading 6 weight vectors and 4 activation vectors for 24 FMAs (the
+/// one-row kernel, <see cref="FloatDot.Lanes16x4"/>, loads one weight and 4 activation vectors for 4 FMAs).
+/// </summary>
+/// <remarks>
+/// <para>Each output keeps the reference's order (tinyBLAS, <c>Numerics/ReferenceDot.F32</c>): lane l of its own
+/// accumulator takes <c>fma(w[k], x[k], acc)</c> for k ≡ l (mod 16) in increasing k, then the 16-lane tree; tiles only
+/// reorder work across outputs, so the bits equal <see cref="FloatDot.F16"/>'s and <see cref="FloatDot.F32"/>'s.</para>
+/// <para>The 6 rows are first widened to floats once per call into a per-thread panel, one 6 × 16-float group per
+/// k-step (one stream, no 4 KiB aliasing between rows, no half conversion in the inner loop), and reused for every
+/// group of 4 vectors of the batch. How a weight vector is widened is the loader's only job (<c>IWeightVectors</c>), so
+/// other float formats need only a loader.</para>
+/// </remarks>
+internal static unsafe class FloatTiles
+{
+    /// <summary>Rows per tile.</summary>
+    public const int TileRows = 6;
+
+    [ThreadStatic]
+    private static float[]? t_panel;
+
+    /// <summary>Whether F32/F16 weights of <paramref name="columns"/> take this path at <paramref name="width"/>.</summary>
+    public static bool Supports(GgmlType weightType, int columns, KernelWidth width) =>
+        width == KernelWidth.Vector512 && weightType is GgmlType.F16 or GgmlType.F32 && columns % 16 == 0 && columns > 0;
+
+    /// <summary>
+    /// <c>y[t * yStride + r] = row r · x_t</c> for <paramref name="rowStart"/> ≤ r &lt; <paramref name="rowEnd"/> and
+    /// t &lt; <paramref name="count"/>, activation vector t at <c>x + t * xStride</c> (floats).
+    /// </summary>
+    public static void ComputeBatch(
+        GgmlType weightType, byte* weights, long rowBytes, int n, int rowStart, int rowEnd,
+        float* x, long xStride, int count, float* y, long yStride)
+    {
+        if (weightType == GgmlType.F16)
+        {
+            ComputeBatch<HalfWeights>(weights, rowBytes, n, rowStart, rowEnd, x, xStride, count, y, yStride);
+        }
+        else
+        {
+            ComputeBatch<SingleWeights>(weights, rowBytes, n, rowStart, rowEnd, x, xStride, count, y, yStride);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ComputeBatch<TWeights>(
+        byte* weights, long rowBytes, int n, int rowStart, int rowEnd, float* x, long xStride, int count, float* y, long yStride)
+        where TWeights : struct, IWeightVectors
+    {
+        int floats = (TileRows * n) + 16;
+        float[] buffer = t_panel is { } b && b.Length >= floats ? b : (t_panel = GC.AllocateUninitializedArray<float>(Math.Max(floats, 16 * 1024), pinned: true));
+        float* panel = (float*)(((nint)Unsafe.AsPointer(ref buffer[0]) + 63) & ~(nint)63);
+        for (int r = rowStart; r < rowEnd; r += TileRows)
+        {
+            int rows = Math.Min(TileRows, rowEnd - r);
+            Pack<TWeights>(weights + (r * rowBytes), rowBytes, rows, n, panel);
+            float* yr = y + r;
+
+            // The next tile's rows (contiguous) are fetched from memory while this one computes.
+            byte* next = weights + ((r + rows) * rowBytes);
+            long nextBytes = Math.Min(TileRows, rowEnd - r - rows) * rowBytes;
+            switch (rows)
+            {
+                case 6: Columns<Extent6>(panel, n, x, xStride, count, yr, yStride, next, nextBytes); break;
+                case 5: Columns<Extent5>(panel, n, x, xStride, count, yr, yStride, next, nextBytes); break;
+                case 4: Columns<Extent4>(panel, n, x, xStride, count, yr, yStride, next, nextBytes); break;
+                case 3: Columns<Extent3>(panel, n, x, xStride, count, yr, yStride, next, nextBytes); break;
+                case 2: Columns<Extent2>(panel, n, x, xStride, count, yr, yStride, next, nextBytes); break;
+                default: Columns<Extent1>(panel, n, x, xStride, count, yr, yStride, next, nextBytes); break;
+            }
+        }
+    }
+
+    /// <summary>Rows widened into the panel: for each k-step of 16, the rows' 16 floats one after another.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Pack<TWeights>(byte* w, long rowBytes, int rows, int n, float* panel)
+        where TWeights : struct, IWeightVectors
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            byte* row = w + (i * rowBytes);
+            float* p = panel + (16 * i);
+            for (int c = 0; c < n; c += 16, p += 16 * rows)
+            {
+                Vector512.Store(TWeights.Load(row, c), p);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Columns<TRows>(float* panel, int n, float* x, long xStride, int count, float* y, long yStride, byte* next, long nextBytes)
+        where TRows : struct, ITileExtent
+    {
+        // The next rows' prefetches spread over this panel's tiles, a share before each.
+        long share = ((nextBytes / ((count + 3) / 4)) + 63) & ~63L;
+        int t = 0;
+        for (; t + 4 <= count; t += 4)
+        {
+            for (long o = 0; o < share && nextBytes > 0; o += 64, nextBytes -= 64)
+            {
+                Sse.Prefetch0(next);
+                next += 64;
+            }
+
+            Tile<TRows, Extent4>(panel, n, x + (t * xStride), xStride, y + (t * yStride), yStride);
+        }
+
+        switch (count - t)
+        {
+            case 3: Tile<TRows, Extent3>(panel, n, x + (t * xStride), xStride, y + (t * yStride), yStride); break;
+            case 2: Tile<TRows, Extent2>(panel, n, x + (t * xStride), xStride, y + (t * yStride), yStride); break;
+            case 1: Tile<TRows, Extent1>(panel, n, x + (t * xStride), xStride, y + (t * yStride), yStride); break;
+        }
+    }
+
+    /// <summary>
+    /// One tile: <typeparamref name="TRows"/> panel rows × <typeparamref name="TColumns"/> vectors, every accumulator a
+    /// local (the JIT keeps them in zmm registers; the untaken branches vanish per instantiation).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile<TRows, TColumns>(float* panel, int n, float* x, long xStride, float* y, long yStride)
+        where TRows : struct, ITileExtent
+        where TColumns : struct, ITileExtent
+    {
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default, a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default, a40 = default, a41 = default, a42 = default, a43 = default, a50 = default, a51 = default, a52 = default, a53 = default;
+        float* x1 = x + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+        float* p = panel;
+        for (int c = 0; c < n; c += 16, p += TRows.Count * 16)
+        {
+            var v0 = Vector512.Load(x + c);
+            var v1 = TColumns.Count > 1 ? Vector512.Load(x1 + c) : default;
+            var v2 = TColumns.Count > 2 ? Vector512.Load(x2 + c) : default;
+            var v3 = TColumns.Count > 3 ? Vector512.Load(x3 + c) : default;
+            var w0 = Vector512.Load(p + 0);
+            a00 = Vector512.FusedMultiplyAdd(w0, v0, a00);
+            if (TColumns.Count > 1) a01 = Vector512.FusedMultiplyAdd(w0, v1, a01);
+            if (TColumns.Count > 2) a02 = Vector512.FusedMultiplyAdd(w0, v2, a02);
+            if (TColumns.Count > 3) a03 = Vector512.FusedMultiplyAdd(w0, v3, a03);
+
+            if (TRows.Count > 1)
+            {
+                var w1 = Vector512.Load(p + 16);
+                a10 = Vector512.FusedMultiplyAdd(w1, v0, a10);
+                if (TColumns.Count > 1) a11 = Vector512.FusedMultiplyAdd(w1, v1, a11);
+                if (TColumns.Count > 2) a12 = Vector512.FusedMultiplyAdd(w1, v2, a12);
+                if (TColumns.Count > 3) a13 = Vector512.FusedMultiplyAdd(w1, v3, a13);
+            }
+
+            if (TRows.Count > 2)
+            {
+                var w2 = Vector512.Load(p + 32);
+                a20 = Vector512.FusedMultiplyAdd(w2, v0, a20);
+                if (TColumns.Count > 1) a21 = Vector512.FusedMultiplyAdd(w2, v1, a21);
+                if (TColumns.Count > 2) a22 = Vector512.FusedMultiplyAdd(w2, v2, a22);
+                if (TColumns.Count > 3) a23 = Vector512.FusedMultiplyAdd(w2, v3, a23);
+            }
+
+            if (TRows.Count > 3)
+            {
+                var w3 = Vector512.Load(p + 48);
+                a30 = Vector512.FusedMultiplyAdd(w3, v0, a30);
+                if (TColumns.Count > 1) a31 = Vector512.FusedMultiplyAdd(w3, v1, a31);
+                if (TColumns.Count > 2) a32 = Vector512.FusedMultiplyAdd(w3, v2, a32);
+                if (TColumns.Count > 3) a33 = Vector512.FusedMultiplyAdd(w3, v3, a33);
+            }
+
+            if (TRows.Count > 4)
+            {
+                var w4 = Vector512.Load(p + 64);
+                a40 = Vector512.FusedMultiplyAdd(w4, v0, a40);
+                if (TColumns.Count > 1) a41 = Vector512.FusedMultiplyAdd(w4, v1, a41);
+                if (TColumns.Count > 2) a42 = Vector512.FusedMultiplyAdd(w4, v2, a42);
+                if (TColumns.Count > 3) a43 = Vector512.FusedMultiplyAdd(w4, v3, a43);
+            }
+
+            if (TRows.Count > 5)
+            {
+                var w5 = Vector512.Load(p + 80);
+                a50 = Vector512.FusedMultiplyAdd(w5, v0, a50);
+                if (TColumns.Count > 1) a51 = Vector512.FusedMultiplyAdd(w5, v1, a51);
+                if (TColumns.Count > 2) a52 = Vector512.FusedMultiplyAdd(w5, v2, a52);
+                if (TColumns.Count > 3) a53 = Vector512.FusedMultiplyAdd(w5, v3, a53);
+            }
+        }
+
+        y[0 + (0 * yStride)] = Reduce16(a00);
+        if (TColumns.Count > 1) y[0 + (1 * yStride)] = Reduce16(a01);
+        if (TColumns.Count > 2) y[0 + (2 * yStride)] = Reduce16(a02);
+        if (TColumns.Count > 3) y[0 + (3 * yStride)] = Reduce16(a03);
+        if (TRows.Count > 1) y[1 + (0 * yStride)] = Reduce16(a10);
+        if (TRows.Count > 1 && TColumns.Count > 1) y[1 + (1 * yStride)] = Reduce16(a11);
+        if (TRows.Count > 1 && TColumns.Count > 2) y[1 + (2 * yStride)] = Reduce16(a12);
+        if (TRows.Count > 1 && TColumns.Count > 3) y[1 + (3 * yStride)] = Reduce16(a13);
+        if (TRows.Count > 2) y[2 + (0 * yStride)] = Reduce16(a20);
+        if (TRows.Count > 2 && TColumns.Count > 1) y[2 + (1 * yStride)] = Reduce16(a21);
+        if (TRows.Count > 2 && TColumns.Count > 2) y[2 + (2 * yStride)] = Reduce16(a22);
+        if (TRows.Count > 2 && TColumns.Count > 3) y[2 + (3 * yStride)] = Reduce16(a23);
+        if (TRows.Count > 3) y[3 + (0 * yStride)] = Reduce16(a30);
+        if (TRows.Count > 3 && TColumns.Count > 1) y[3 + (1 * yStride)] = Reduce16(a31);
+        if (TRows.Count > 3 && TColumns.Count > 2) y[3 + (2 * yStride)] = Reduce16(a32);
+        if (TRows.Count > 3 && TColumns.Count > 3) y[3 + (3 * yStride)] = Reduce16(a33);
+        if (TRows.Count > 4) y[4 + (0 * yStride)] = Reduce16(a40);
+        if (TRows.Count > 4 && TColumns.Count > 1) y[4 + (1 * yStride)] = Reduce16(a41);
+        if (TRows.Count > 4 && TColumns.Count > 2) y[4 + (2 * yStride)] = Reduce16(a42);
+        if (TRows.Count > 4 && TColumns.Count > 3) y[4 + (3 * yStride)] = Reduce16(a43);
+        if (TRows.Count > 5) y[5 + (0 * yStride)] = Reduce16(a50);
+        if (TRows.Count > 5 && TColumns.Count > 1) y[5 + (1 * yStride)] = Reduce16(a51);
+        if (TRows.Count > 5 && TColumns.Count > 2) y[5 + (2 * yStride)] = Reduce16(a52);
+        if (TRows.Count > 5 && TColumns.Count > 3) y[5 + (3 * yStride)] = Reduce16(a53);
+    }
+
+    /// <summary>Σ of sixteen lanes in the reference's tree.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Reduce16(Vector512<float> v) => MatVec.Sum(v.GetLower() + v.GetUpper());
+
+    /// <summary>How 16 weights of a row at element <c>c</c> become floats.</summary>
+    private interface IWeightVectors
+    {
+        static abstract Vector512<float> Load(byte* row, int c);
+    }
+
+    private struct HalfWeights : IWeightVectors
+    {
+        public static Vector512<float> Load(byte* row, int c) => HalfBits.Load16((short*)row + c);
+    }
+
+    private struct SingleWeights : IWeightVectors
+    {
+        public static Vector512<float> Load(byte* row, int c) => Vector512.Load((float*)row + c);
+    }
+}
+
+/// <summary>A tile's number of rows or vectors, as a type, so the JIT compiles one body per size.</summary>
+internal interface ITileExtent
+{
+    /// <summary>The size.</summary>
+    static abstract int Count { get; }
+}
+
+/// <summary>1.</summary>
+internal struct Extent1 : ITileExtent
+{
+    public static int Count => 1;
+}
+
+/// <summary>2.</summary>
+internal struct Extent2 : ITileExtent
+{
+    public static int Count => 2;
+}
+
+/// <summary>3.</summary>
+internal struct Extent3 : ITileExtent
+{
+    public static int Count => 3;
+}
+
+/// <summary>4.</summary>
+internal struct Extent4 : ITileExtent
+{
+    public static int Count => 4;
+}
+
+/// <summary>5.</summary>
+internal struct Extent5 : ITileExtent
+{
+    public static int Count => 5;
+}
+
+/// <summary>6.</summary>
+internal struct Extent6 : ITileExtent
+{
+    public static int Count => 6;
+}

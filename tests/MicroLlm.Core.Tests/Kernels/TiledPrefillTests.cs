@@ -1,0 +1,135 @@
+using ReferenceDot = MicroLlm.Numerics.ReferenceDot;
+using MicroLlm.Gguf;
+using MicroLlm.Kernels;
+using static MicroLlm.Core.Tests.Kernels.KernelTestData;
+
+namespace MicroLlm.Core.Tests.Kernels;
+
+/// <summary>
+/// The register-tiled prefill kernels (several rows × several activation vectors per tile) give every output the
+/// reference's bits: batches that fill no tile, one tile and several with a remainder, row ranges that start and end
+/// inside a tile, odd column counts, one thread and two (rows split over the pool in whole tiles).
+/// </summary>
+public unsafe class TiledPrefillTests
+{
+    private static readonly GgmlType[] TiledTypes = [GgmlType.F16, GgmlType.F32];
+
+    private static IEnumerable<TestCaseData> Cases()
+    {
+        foreach (var type in TiledTypes)
+        {
+            foreach (var width in Kernel.Supported)
+            {
+                yield return new TestCaseData(type, (int)width).SetName($"Tiled_{type}_{width}");
+            }
+        }
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void EveryOutputHasTheReferenceBits(GgmlType type, int widthIndex)
+    {
+        var width = (KernelWidth)widthIndex;
+        var activationType = ActivationQuantizer.ActivationTypeFor(type);
+        int blockSize = GgmlTypeInfo.Get(type).BlockSize;
+        int[] columnCounts = blockSize == 1 ? [16, 48, 2064] : [32, 96, 2080];
+        foreach (int columns in columnCounts)
+        {
+            const int rows = 23;
+            byte[] weights = Weights(type, rows, columns, seed: columns + 5);
+            long rowBytes = GgmlTypeInfo.Get(type).ByteCount(columns);
+            const int maxBatch = 13;
+            int xBytes = ActivationQuantizer.ByteCount(activationType, columns);
+            int referenceBytes = ReferenceDot.ActivationBytes(activationType, columns);
+            var prepared = new byte[xBytes * maxBatch];
+            var referencePrepared = new byte[referenceBytes * maxBatch];
+            for (int t = 0; t < maxBatch; t++)
+            {
+                float[] activations = Activations(columns, seed: (7 * columns) + t);
+                ActivationQuantizer.Quantize(activationType, activations, prepared.AsSpan(t * xBytes, xBytes), width);
+                ReferenceDot.QuantizeActivations(activationType, activations, referencePrepared.AsSpan(t * referenceBytes, referenceBytes));
+            }
+
+            var expected = new float[maxBatch * rows];
+            for (int t = 0; t < maxBatch; t++)
+            {
+                for (int r = 0; r < rows; r++)
+                {
+                    expected[(t * rows) + r] = ReferenceDot.Dot(type, weights.AsSpan((int)(r * rowBytes), (int)rowBytes), referencePrepared.AsSpan(t * referenceBytes, referenceBytes), columns);
+                }
+            }
+
+            foreach (int batch in new[] { 2, 3, 4, 5, 8, 13 })
+            {
+                foreach (var (rowStart, rowEnd) in new[] { (0, rows), (1, 20), (5, 6) })
+                {
+                    var y = Enumerable.Repeat(float.NaN, batch * rows).ToArray();
+                    fixed (byte* w = weights)
+                    fixed (byte* px = prepared)
+                    fixed (float* py = y)
+                    {
+                        MatVec.ComputeBatch(type, w, rowBytes, columns, rowStart, rowEnd, px, xBytes, batch, py, rows, width);
+                    }
+
+                    Check(y, expected, rows, batch, rowStart, rowEnd, $"{type} {width} columns {columns} batch {batch} rows {rowStart}..{rowEnd}");
+                }
+
+                var parallel = Enumerable.Repeat(float.NaN, batch * rows).ToArray();
+                using var pool = new ComputePool(2);
+                fixed (byte* w = weights)
+                fixed (byte* px = prepared)
+                fixed (float* py = parallel)
+                {
+                    ParallelMatVec.Run(pool, type, w, rowBytes, columns, rows, px, xBytes, batch, py, rows, width);
+                }
+
+                Check(parallel, expected, rows, batch, 0, rows, $"{type} {width} columns {columns} batch {batch}, 2 threads");
+            }
+        }
+    }
+
+    [Test]
+    public void EveryHalfWidensToTheSameFloatInTheTilesLoader()
+    {
+        if (!Kernel.IsSupported(KernelWidth.Vector512))
+        {
+            Assert.Ignore("needs 512-bit vectors");
+        }
+
+        var halves = new short[65536];
+        for (int i = 0; i < halves.Length; i++)
+        {
+            halves[i] = unchecked((short)i);
+        }
+
+        fixed (short* h = halves)
+        {
+            for (int i = 0; i < halves.Length; i += 16)
+            {
+                var fast = HalfBits.Load16(h + i);
+                for (int l = 0; l < 16; l++)
+                {
+                    Assert.That(BitConverter.SingleToUInt32Bits(fast[l]), Is.EqualTo(BitConverter.SingleToUInt32Bits(HalfBits.ToSingle((ushort)(i + l)))), $"half 0x{i + l:X4}");
+                }
+            }
+        }
+    }
+
+    private static void Check(float[] y, float[] expected, int rows, int batch, int rowStart, int rowEnd, string what)
+    {
+        for (int t = 0; t < batch; t++)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                float got = y[(t * rows) + r];
+                if (r < rowStart || r >= rowEnd)
+                {
+                    Assert.That(float.IsNaN(got), $"{what}: row {r} outside the range was written");
+                    continue;
+                }
+
+                float want = expected[(t * rows) + r];
+                Assert.That(BitConverter.SingleToUInt32Bits(got), Is.EqualTo(BitConverter.SingleToUInt32Bits(want)), $"{what}: vector {t} row {r}: {got} vs reference {want}");
+            }
+        }
+    }
+}
