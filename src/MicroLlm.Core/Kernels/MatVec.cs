@@ -73,6 +73,13 @@ internal static unsafe class MatVec
             return;
         }
 
+        if (Q8_0Tiles.Supports(weightType, count, width))
+        {
+            // Register tiles of 4 rows × 8 vectors, two outputs per accumulator.
+            Q8_0Tiles.ComputeBatch(weights, rowBytes, columns / 32, rowStart, rowEnd, x, xStride, count, y, yStride);
+            return;
+        }
+
         if (count < 4 && TiledDecode(weightType, width))
         {
             // Decode (and batches too small for Dot4): tiles of 4 rows per vector.

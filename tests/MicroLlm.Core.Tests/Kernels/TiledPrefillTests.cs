@@ -12,7 +12,7 @@ namespace MicroLlm.Core.Tests.Kernels;
 /// </summary>
 public unsafe class TiledPrefillTests
 {
-    private static readonly GgmlType[] TiledTypes = [GgmlType.F16, GgmlType.F32];
+    private static readonly GgmlType[] TiledTypes = [GgmlType.F16, GgmlType.F32, GgmlType.Q8_0];
 
     private static IEnumerable<TestCaseData> Cases()
     {
@@ -37,7 +37,7 @@ public unsafe class TiledPrefillTests
             const int rows = 23;
             byte[] weights = Weights(type, rows, columns, seed: columns + 5);
             long rowBytes = GgmlTypeInfo.Get(type).ByteCount(columns);
-            const int maxBatch = 13;
+            const int maxBatch = 17;
             int xBytes = ActivationQuantizer.ByteCount(activationType, columns);
             int referenceBytes = ReferenceDot.ActivationBytes(activationType, columns);
             var prepared = new byte[xBytes * maxBatch];
@@ -58,7 +58,7 @@ public unsafe class TiledPrefillTests
                 }
             }
 
-            foreach (int batch in new[] { 2, 3, 4, 5, 8, 13 })
+            foreach (int batch in new[] { 2, 3, 4, 5, 8, 13, 17 })
             {
                 foreach (var (rowStart, rowEnd) in new[] { (0, rows), (1, 20), (5, 6) })
                 {
