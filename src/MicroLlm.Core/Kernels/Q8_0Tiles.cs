@@ -55,8 +55,19 @@ internal static unsafe class Q8_0Tiles
         {
             int rows = Math.Min(TileRows, rowEnd - r);
             PackRows(weights + (r * rowBytes), rowBytes, rows, blocks, panel);
+
+            // The next tile's rows (contiguous) are fetched from memory while this one computes, a share before each tile.
+            byte* next = weights + ((r + rows) * rowBytes);
+            long nextBytes = Math.Min(TileRows, rowEnd - r - rows) * rowBytes;
+            long share = ((nextBytes / ((count + 7) / 8)) + 64) & ~63L;
             for (int t = 0; t < count; t += 8)
             {
+                for (long o = 0; o < share && nextBytes > 0; o += 64, nextBytes -= 64)
+                {
+                    Sse.Prefetch0(next);
+                    next += 64;
+                }
+
                 int columns = Math.Min(8, count - t);
                 byte* xt = xPairs + ((t / 2) * pairStride);
                 float* yt = y + (t * yStride) + r;
@@ -72,6 +83,7 @@ internal static unsafe class Q8_0Tiles
     }
 
     /// <summary>The batch in pairs of vectors; an odd batch's last pair has zeros (codes and scales) beside its vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackActivations(byte* x, long xStride, int count, int blocks, byte* xPairs)
     {
         for (int t = 0; t < count; t += 2)
@@ -91,7 +103,8 @@ internal static unsafe class Q8_0Tiles
         }
     }
 
-    /// <summary>Rows into the panel: per block, each row's 32 codes, then each row's scale as a float.</summary>
+    /// <summary>Rows into the panel: per block, each row's 32 magnitudes, then 32 sign masks, then each row's scale as a float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackRows(byte* w, long rowBytes, int rows, int blocks, byte* panel)
     {
         for (int b = 0; b < blocks; b++, panel += rows * PanelBlockBytes)
