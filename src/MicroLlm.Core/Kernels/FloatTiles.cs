@@ -16,13 +16,17 @@ namespace MicroLlm.Kernels;
 /// reorder work across outputs, so the bits equal <see cref="FloatDot.F16"/>'s and <see cref="FloatDot.F32"/>'s.</para>
 /// <para>The 6 rows are first widened to floats once per call into a per-thread panel, one 6 × 16-float group per
 /// k-step (one stream, no 4 KiB aliasing between rows, no half conversion in the inner loop), and reused for every
-/// group of 4 vectors of the batch. How a weight vector is widened is the loader's only job (<c>IWeightVectors</c>), so
+/// group of 4 vectors of the batch. The k-steps run in slices of 512 (the panel's slice, 12 KiB, stays in L1 while every
+/// group of vectors passes over it); each tile's accumulators are stored after a slice and reloaded for the next, which
+/// changes no bit of any chain. How a weight vector is widened is the loader's only job (<c>IWeightVectors</c>), so
 /// other float formats need only a loader.</para>
 /// </remarks>
 internal static unsafe class FloatTiles
 {
     /// <summary>Rows per tile.</summary>
     public const int TileRows = 6;
+
+    private const int KBlock = 512;
 
     [ThreadStatic]
     private static float[]? t_panel;
@@ -54,9 +58,12 @@ internal static unsafe class FloatTiles
         byte* weights, long rowBytes, int n, int rowStart, int rowEnd, float* x, long xStride, int count, float* y, long yStride)
         where TWeights : struct, IWeightVectors
     {
-        int floats = (TileRows * n) + 16;
+        int tiles = (count + 3) / 4;
+        int floats = (TileRows * n) + (tiles * 24 * 16) + 16;
         float[] buffer = t_panel is { } b && b.Length >= floats ? b : (t_panel = GC.AllocateUninitializedArray<float>(Math.Max(floats, 16 * 1024), pinned: true));
         float* panel = (float*)(((nint)Unsafe.AsPointer(ref buffer[0]) + 63) & ~(nint)63);
+        float* acc = panel + (TileRows * n);
+        int kBlocks = (n + KBlock - 1) / KBlock;
         for (int r = rowStart; r < rowEnd; r += TileRows)
         {
             int rows = Math.Min(TileRows, rowEnd - r);
@@ -66,14 +73,23 @@ internal static unsafe class FloatTiles
             // The next tile's rows (contiguous) are fetched from memory while this one computes.
             byte* next = weights + ((r + rows) * rowBytes);
             long nextBytes = Math.Min(TileRows, rowEnd - r - rows) * rowBytes;
-            switch (rows)
+            long share = ((nextBytes / (tiles * kBlocks)) + 64) & ~63L;
+            for (int k0 = 0; k0 < n; k0 += KBlock)
             {
-                case 6: Columns<Extent6>(panel, n, x, xStride, count, yr, yStride, next, nextBytes); break;
-                case 5: Columns<Extent5>(panel, n, x, xStride, count, yr, yStride, next, nextBytes); break;
-                case 4: Columns<Extent4>(panel, n, x, xStride, count, yr, yStride, next, nextBytes); break;
-                case 3: Columns<Extent3>(panel, n, x, xStride, count, yr, yStride, next, nextBytes); break;
-                case 2: Columns<Extent2>(panel, n, x, xStride, count, yr, yStride, next, nextBytes); break;
-                default: Columns<Extent1>(panel, n, x, xStride, count, yr, yStride, next, nextBytes); break;
+                // A slice of the panel (6 × 512 floats, 12 KiB) stays in L1 for all the batch's tiles; each tile's
+                // accumulators are saved between slices, exactly, so each output's chain runs on unchanged.
+                int kc = Math.Min(KBlock, n - k0);
+                bool first = k0 == 0, last = k0 + kc == n;
+                float* slice = panel + (k0 * rows);
+                switch (rows)
+                {
+                    case 6: Columns<Extent6>(slice, kc, x + k0, xStride, count, yr, yStride, ref next, ref nextBytes, share, acc, first, last); break;
+                    case 5: Columns<Extent5>(slice, kc, x + k0, xStride, count, yr, yStride, ref next, ref nextBytes, share, acc, first, last); break;
+                    case 4: Columns<Extent4>(slice, kc, x + k0, xStride, count, yr, yStride, ref next, ref nextBytes, share, acc, first, last); break;
+                    case 3: Columns<Extent3>(slice, kc, x + k0, xStride, count, yr, yStride, ref next, ref nextBytes, share, acc, first, last); break;
+                    case 2: Columns<Extent2>(slice, kc, x + k0, xStride, count, yr, yStride, ref next, ref nextBytes, share, acc, first, last); break;
+                    default: Columns<Extent1>(slice, kc, x + k0, xStride, count, yr, yStride, ref next, ref nextBytes, share, acc, first, last); break;
+                }
             }
         }
     }
@@ -95,13 +111,11 @@ internal static unsafe class FloatTiles
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Columns<TRows>(float* panel, int n, float* x, long xStride, int count, float* y, long yStride, byte* next, long nextBytes)
+    private static void Columns<TRows>(float* panel, int n, float* x, long xStride, int count, float* y, long yStride, ref byte* next, ref long nextBytes, long share, float* acc, bool first, bool last)
         where TRows : struct, ITileExtent
     {
-        // The next rows' prefetches spread over this panel's tiles, a share before each.
-        long share = ((nextBytes / ((count + 3) / 4)) + 63) & ~63L;
         int t = 0;
-        for (; t + 4 <= count; t += 4)
+        for (; t + 4 <= count; t += 4, acc += 24 * 16)
         {
             for (long o = 0; o < share && nextBytes > 0; o += 64, nextBytes -= 64)
             {
@@ -109,14 +123,14 @@ internal static unsafe class FloatTiles
                 next += 64;
             }
 
-            Tile<TRows, Extent4>(panel, n, x + (t * xStride), xStride, y + (t * yStride), yStride);
+            Tile<TRows, Extent4>(panel, n, x + (t * xStride), xStride, y + (t * yStride), yStride, acc, first, last);
         }
 
         switch (count - t)
         {
-            case 3: Tile<TRows, Extent3>(panel, n, x + (t * xStride), xStride, y + (t * yStride), yStride); break;
-            case 2: Tile<TRows, Extent2>(panel, n, x + (t * xStride), xStride, y + (t * yStride), yStride); break;
-            case 1: Tile<TRows, Extent1>(panel, n, x + (t * xStride), xStride, y + (t * yStride), yStride); break;
+            case 3: Tile<TRows, Extent3>(panel, n, x + (t * xStride), xStride, y + (t * yStride), yStride, acc, first, last); break;
+            case 2: Tile<TRows, Extent2>(panel, n, x + (t * xStride), xStride, y + (t * yStride), yStride, acc, first, last); break;
+            case 1: Tile<TRows, Extent1>(panel, n, x + (t * xStride), xStride, y + (t * yStride), yStride, acc, first, last); break;
         }
     }
 
@@ -125,11 +139,66 @@ internal static unsafe class FloatTiles
     /// local (the JIT keeps them in zmm registers; the untaken branches vanish per instantiation).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TRows, TColumns>(float* panel, int n, float* x, long xStride, float* y, long yStride)
+    private static void Tile<TRows, TColumns>(float* panel, int n, float* x, long xStride, float* y, long yStride, float* acc, bool first, bool last)
         where TRows : struct, ITileExtent
         where TColumns : struct, ITileExtent
     {
-        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default, a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default, a40 = default, a41 = default, a42 = default, a43 = default, a50 = default, a51 = default, a52 = default, a53 = default;
+        Vector512<float> a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33, a40, a41, a42, a43, a50, a51, a52, a53;
+        if (first)
+        {
+            a00 = default;
+            a01 = default;
+            a02 = default;
+            a03 = default;
+            a10 = default;
+            a11 = default;
+            a12 = default;
+            a13 = default;
+            a20 = default;
+            a21 = default;
+            a22 = default;
+            a23 = default;
+            a30 = default;
+            a31 = default;
+            a32 = default;
+            a33 = default;
+            a40 = default;
+            a41 = default;
+            a42 = default;
+            a43 = default;
+            a50 = default;
+            a51 = default;
+            a52 = default;
+            a53 = default;
+        }
+        else
+        {
+            a00 = Vector512.Load(acc + 0);
+            a01 = Vector512.Load(acc + 16);
+            a02 = Vector512.Load(acc + 32);
+            a03 = Vector512.Load(acc + 48);
+            a10 = Vector512.Load(acc + 64);
+            a11 = Vector512.Load(acc + 80);
+            a12 = Vector512.Load(acc + 96);
+            a13 = Vector512.Load(acc + 112);
+            a20 = Vector512.Load(acc + 128);
+            a21 = Vector512.Load(acc + 144);
+            a22 = Vector512.Load(acc + 160);
+            a23 = Vector512.Load(acc + 176);
+            a30 = Vector512.Load(acc + 192);
+            a31 = Vector512.Load(acc + 208);
+            a32 = Vector512.Load(acc + 224);
+            a33 = Vector512.Load(acc + 240);
+            a40 = Vector512.Load(acc + 256);
+            a41 = Vector512.Load(acc + 272);
+            a42 = Vector512.Load(acc + 288);
+            a43 = Vector512.Load(acc + 304);
+            a50 = Vector512.Load(acc + 320);
+            a51 = Vector512.Load(acc + 336);
+            a52 = Vector512.Load(acc + 352);
+            a53 = Vector512.Load(acc + 368);
+        }
+
         float* x1 = x + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
         float* p = panel;
         for (int c = 0; c < n; c += 16, p += TRows.Count * 16)
@@ -190,30 +259,60 @@ internal static unsafe class FloatTiles
             }
         }
 
-        y[0 + (0 * yStride)] = Reduce16(a00);
-        if (TColumns.Count > 1) y[0 + (1 * yStride)] = Reduce16(a01);
-        if (TColumns.Count > 2) y[0 + (2 * yStride)] = Reduce16(a02);
-        if (TColumns.Count > 3) y[0 + (3 * yStride)] = Reduce16(a03);
-        if (TRows.Count > 1) y[1 + (0 * yStride)] = Reduce16(a10);
-        if (TRows.Count > 1 && TColumns.Count > 1) y[1 + (1 * yStride)] = Reduce16(a11);
-        if (TRows.Count > 1 && TColumns.Count > 2) y[1 + (2 * yStride)] = Reduce16(a12);
-        if (TRows.Count > 1 && TColumns.Count > 3) y[1 + (3 * yStride)] = Reduce16(a13);
-        if (TRows.Count > 2) y[2 + (0 * yStride)] = Reduce16(a20);
-        if (TRows.Count > 2 && TColumns.Count > 1) y[2 + (1 * yStride)] = Reduce16(a21);
-        if (TRows.Count > 2 && TColumns.Count > 2) y[2 + (2 * yStride)] = Reduce16(a22);
-        if (TRows.Count > 2 && TColumns.Count > 3) y[2 + (3 * yStride)] = Reduce16(a23);
-        if (TRows.Count > 3) y[3 + (0 * yStride)] = Reduce16(a30);
-        if (TRows.Count > 3 && TColumns.Count > 1) y[3 + (1 * yStride)] = Reduce16(a31);
-        if (TRows.Count > 3 && TColumns.Count > 2) y[3 + (2 * yStride)] = Reduce16(a32);
-        if (TRows.Count > 3 && TColumns.Count > 3) y[3 + (3 * yStride)] = Reduce16(a33);
-        if (TRows.Count > 4) y[4 + (0 * yStride)] = Reduce16(a40);
-        if (TRows.Count > 4 && TColumns.Count > 1) y[4 + (1 * yStride)] = Reduce16(a41);
-        if (TRows.Count > 4 && TColumns.Count > 2) y[4 + (2 * yStride)] = Reduce16(a42);
-        if (TRows.Count > 4 && TColumns.Count > 3) y[4 + (3 * yStride)] = Reduce16(a43);
-        if (TRows.Count > 5) y[5 + (0 * yStride)] = Reduce16(a50);
-        if (TRows.Count > 5 && TColumns.Count > 1) y[5 + (1 * yStride)] = Reduce16(a51);
-        if (TRows.Count > 5 && TColumns.Count > 2) y[5 + (2 * yStride)] = Reduce16(a52);
-        if (TRows.Count > 5 && TColumns.Count > 3) y[5 + (3 * yStride)] = Reduce16(a53);
+        if (last)
+        {
+            y[0 + (0 * yStride)] = Reduce16(a00);
+            if (TColumns.Count > 1) y[0 + (1 * yStride)] = Reduce16(a01);
+            if (TColumns.Count > 2) y[0 + (2 * yStride)] = Reduce16(a02);
+            if (TColumns.Count > 3) y[0 + (3 * yStride)] = Reduce16(a03);
+            if (TRows.Count > 1) y[1 + (0 * yStride)] = Reduce16(a10);
+            if (TRows.Count > 1 && TColumns.Count > 1) y[1 + (1 * yStride)] = Reduce16(a11);
+            if (TRows.Count > 1 && TColumns.Count > 2) y[1 + (2 * yStride)] = Reduce16(a12);
+            if (TRows.Count > 1 && TColumns.Count > 3) y[1 + (3 * yStride)] = Reduce16(a13);
+            if (TRows.Count > 2) y[2 + (0 * yStride)] = Reduce16(a20);
+            if (TRows.Count > 2 && TColumns.Count > 1) y[2 + (1 * yStride)] = Reduce16(a21);
+            if (TRows.Count > 2 && TColumns.Count > 2) y[2 + (2 * yStride)] = Reduce16(a22);
+            if (TRows.Count > 2 && TColumns.Count > 3) y[2 + (3 * yStride)] = Reduce16(a23);
+            if (TRows.Count > 3) y[3 + (0 * yStride)] = Reduce16(a30);
+            if (TRows.Count > 3 && TColumns.Count > 1) y[3 + (1 * yStride)] = Reduce16(a31);
+            if (TRows.Count > 3 && TColumns.Count > 2) y[3 + (2 * yStride)] = Reduce16(a32);
+            if (TRows.Count > 3 && TColumns.Count > 3) y[3 + (3 * yStride)] = Reduce16(a33);
+            if (TRows.Count > 4) y[4 + (0 * yStride)] = Reduce16(a40);
+            if (TRows.Count > 4 && TColumns.Count > 1) y[4 + (1 * yStride)] = Reduce16(a41);
+            if (TRows.Count > 4 && TColumns.Count > 2) y[4 + (2 * yStride)] = Reduce16(a42);
+            if (TRows.Count > 4 && TColumns.Count > 3) y[4 + (3 * yStride)] = Reduce16(a43);
+            if (TRows.Count > 5) y[5 + (0 * yStride)] = Reduce16(a50);
+            if (TRows.Count > 5 && TColumns.Count > 1) y[5 + (1 * yStride)] = Reduce16(a51);
+            if (TRows.Count > 5 && TColumns.Count > 2) y[5 + (2 * yStride)] = Reduce16(a52);
+            if (TRows.Count > 5 && TColumns.Count > 3) y[5 + (3 * yStride)] = Reduce16(a53);
+        }
+        else
+        {
+            Vector512.Store(a00, acc + 0);
+            Vector512.Store(a01, acc + 16);
+            Vector512.Store(a02, acc + 32);
+            Vector512.Store(a03, acc + 48);
+            Vector512.Store(a10, acc + 64);
+            Vector512.Store(a11, acc + 80);
+            Vector512.Store(a12, acc + 96);
+            Vector512.Store(a13, acc + 112);
+            Vector512.Store(a20, acc + 128);
+            Vector512.Store(a21, acc + 144);
+            Vector512.Store(a22, acc + 160);
+            Vector512.Store(a23, acc + 176);
+            Vector512.Store(a30, acc + 192);
+            Vector512.Store(a31, acc + 208);
+            Vector512.Store(a32, acc + 224);
+            Vector512.Store(a33, acc + 240);
+            Vector512.Store(a40, acc + 256);
+            Vector512.Store(a41, acc + 272);
+            Vector512.Store(a42, acc + 288);
+            Vector512.Store(a43, acc + 304);
+            Vector512.Store(a50, acc + 320);
+            Vector512.Store(a51, acc + 336);
+            Vector512.Store(a52, acc + 352);
+            Vector512.Store(a53, acc + 368);
+        }
     }
 
     /// <summary>Σ of sixteen lanes in the reference's tree.</summary>
