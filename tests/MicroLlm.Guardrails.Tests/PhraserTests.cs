@@ -74,8 +74,9 @@ public class PhraserTests
         sw.Stop();
         Assert.That(result.Source, Is.EqualTo(AlertTextSource.Template));
         Assert.That(result.Audit.DeadlineReached, Is.True);
-        // The reserve is 40 ms; allow for scheduling on a loaded 2-core machine.
-        Assert.That(sw.Elapsed, Is.LessThan(deadline + TimeSpan.FromMilliseconds(150)), $"took {sw.Elapsed.TotalMilliseconds} ms");
+        // The reserve is 40 ms; allow for scheduling on a loaded 2-core machine (586 ms was seen at load 26 against a 550 ms
+        // bound): the model takes 30 s, so any bound far below that tells a kept deadline from a missed one.
+        Assert.That(sw.Elapsed, Is.LessThan(deadline + TimeSpan.FromMilliseconds(400)), $"took {sw.Elapsed.TotalMilliseconds} ms");
         Assert.That(result.English, Is.Not.Empty);
         Assert.That(result.Bangla, Is.Not.Empty);
     }
@@ -85,7 +86,7 @@ public class PhraserTests
     {
         var sw = Stopwatch.StartNew();
         var result = await new AlertPhraser(Models.Stubborn(), new AlertPhraserOptions { Deadline = TimeSpan.FromMilliseconds(300) }).PhraseAsync(Example("flood"));
-        Assert.That(sw.Elapsed, Is.LessThan(TimeSpan.FromMilliseconds(450)), $"took {sw.Elapsed.TotalMilliseconds} ms");
+        Assert.That(sw.Elapsed, Is.LessThan(TimeSpan.FromMilliseconds(700)), $"took {sw.Elapsed.TotalMilliseconds} ms"); // the model answers after 5 s
         Assert.That(result.Source, Is.EqualTo(AlertTextSource.Template));
         Assert.That(result.Audit.Attempts[0].Error, Does.Contain("deadline"));
     }

@@ -68,7 +68,8 @@ public sealed class GgufTokenizerReferenceTests
 
         // No spaces: one fragment of many thousands of symbols for the merge queue, where a quadratic merge would show.
         // One text 16 times as long against 16 runs of the short one, interleaved (the machine may be busy): about the
-        // same time if encoding is linear, 16 times as long if quadratic. The best of several rounds of each is compared.
+        // same time if encoding is linear, 16 times as long if quadratic. The best of several rounds of each is compared;
+        // the bound sits between the two (4.78 was seen for a linear encoder at load 26).
         string small = string.Concat(Enumerable.Repeat(unit.Replace(" ", "", StringComparison.Ordinal), 4))[..4000];
         string large = string.Concat(Enumerable.Repeat(small, 16));
         tokenizer.Encode(large, false, false);
@@ -85,7 +86,7 @@ public sealed class GgufTokenizerReferenceTests
             }));
         }
 
-        Assert.That(tLarge / tSmall, Is.LessThan(4), $"16 × {small.Length} chars: {tSmall:F1} ms; {large.Length} chars: {tLarge:F1} ms.");
+        Assert.That(tLarge / tSmall, Is.LessThan(8), $"16 × {small.Length} chars: {tSmall:F1} ms; {large.Length} chars: {tLarge:F1} ms.");
         Assert.That(tokenizer.Encode(large, false, false), Has.Count.EqualTo(16 * tokenizer.Encode(small, false, false).Count).Within(16));
     }
 
