@@ -241,6 +241,38 @@ internal static unsafe class BF16Dot
         y[3 * yStride] = Safe(weightExponent, x3, n) ? Reduce(a3) : Reduce(Chain512(w, x3, n / 32, 1));
     }
 
+    /// <summary>
+    /// Widens BF16 row <paramref name="w"/> (<paramref name="n"/> a multiple of 32) into a tile panel for
+    /// <see cref="FloatTiles"/>: chunk j's 16 odd elements at <c>panel + 2j · stride</c>, its 16 even ones at
+    /// <c>panel + (2j + 1) · stride</c>, unflushed. Returns the biased exponent of the smallest nonzero weight (0 when
+    /// one is subnormal, 255 when all are zero) for <see cref="FlushesAreIdentities"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int PackSplit(byte* w, int n, float* panel, int stride)
+    {
+        var smallest = Vector512<ushort>.AllBitsSet;
+        float* p = panel;
+        for (int c = 0; c < n; c += 32, p += 2 * stride)
+        {
+            var pairs = Vector512.Load((uint*)(w + (2 * c)));
+            smallest = Vector512.Min(smallest, NonzeroMagnitudeKey(pairs));
+            Vector512.Store((pairs & Vector512.Create(HighHalf)).AsSingle(), p);
+            Vector512.Store((pairs << 16).AsSingle(), p + stride);
+        }
+
+        return SmallestWeightExponent(smallest);
+    }
+
+    /// <summary>
+    /// Whether unflushed chains give the flushed bits for a row whose smallest weight exponent (<see cref="PackSplit"/>)
+    /// is <paramref name="weightExponent"/> against prepared activations <paramref name="x"/> of length <paramref name="n"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool FlushesAreIdentities(int weightExponent, float* x, int n) => Safe(weightExponent, x, n);
+
+    /// <summary>A row of a multiple of 32 with every flush of <c>vdpbf16ps</c> (the exact, slower chain).</summary>
+    public static float Flushed(byte* w, float* x, int n) => Reduce(Chain512(w, x, n / 32, 1));
+
     /// <summary>A row of a multiple of 32 at 512 bits: unflushed FMA chains where that gives the same bits, else <see cref="Chain512"/>.</summary>
     private static float Unflushed512(byte* w, float* x, int n)
     {

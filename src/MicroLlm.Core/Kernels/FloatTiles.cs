@@ -31,9 +31,10 @@ internal static unsafe class FloatTiles
     [ThreadStatic]
     private static float[]? t_panel;
 
-    /// <summary>Whether F32/F16 weights of <paramref name="columns"/> take this path at <paramref name="width"/>.</summary>
+    /// <summary>Whether F32/F16/BF16 weights of <paramref name="columns"/> take this path at <paramref name="width"/>.</summary>
     public static bool Supports(GgmlType weightType, int columns, KernelWidth width) =>
-        width == KernelWidth.Vector512 && weightType is GgmlType.F16 or GgmlType.F32 && columns % 16 == 0 && columns > 0;
+        width == KernelWidth.Vector512 && columns > 0
+        && ((weightType is GgmlType.F16 or GgmlType.F32 && columns % 16 == 0) || (weightType == GgmlType.BF16 && columns % 32 == 0));
 
     /// <summary>
     /// <c>y[t * yStride + r] = row r · x_t</c> for <paramref name="rowStart"/> ≤ r &lt; <paramref name="rowEnd"/> and
@@ -46,6 +47,10 @@ internal static unsafe class FloatTiles
         if (weightType == GgmlType.F16)
         {
             ComputeBatch<HalfWeights>(weights, rowBytes, n, rowStart, rowEnd, x, xStride, count, y, yStride);
+        }
+        else if (weightType == GgmlType.BF16)
+        {
+            ComputeBatch<BFloat16Weights>(weights, rowBytes, n, rowStart, rowEnd, x, xStride, count, y, yStride);
         }
         else
         {
@@ -64,10 +69,22 @@ internal static unsafe class FloatTiles
         float* panel = (float*)(((nint)Unsafe.AsPointer(ref buffer[0]) + 63) & ~(nint)63);
         float* acc = panel + (TileRows * n);
         int kBlocks = (n + KBlock - 1) / KBlock;
+        int* weightExponents = stackalloc int[TileRows];
         for (int r = rowStart; r < rowEnd; r += TileRows)
         {
             int rows = Math.Min(TileRows, rowEnd - r);
-            Pack<TWeights>(weights + (r * rowBytes), rowBytes, rows, n, panel);
+            if (typeof(TWeights) == typeof(BFloat16Weights))
+            {
+                for (int i = 0; i < rows; i++)
+                {
+                    weightExponents[i] = BF16Dot.PackSplit(weights + ((r + i) * rowBytes), n, panel + (16 * i), 16 * rows);
+                }
+            }
+            else
+            {
+                Pack<TWeights>(weights + (r * rowBytes), rowBytes, rows, n, panel);
+            }
+
             float* yr = y + r;
 
             // The next tile's rows (contiguous) are fetched from memory while this one computes.
@@ -89,6 +106,22 @@ internal static unsafe class FloatTiles
                     case 3: Columns<Extent3>(slice, kc, x + k0, xStride, count, yr, yStride, ref next, ref nextBytes, share, acc, first, last); break;
                     case 2: Columns<Extent2>(slice, kc, x + k0, xStride, count, yr, yStride, ref next, ref nextBytes, share, acc, first, last); break;
                     default: Columns<Extent1>(slice, kc, x + k0, xStride, count, yr, yStride, ref next, ref nextBytes, share, acc, first, last); break;
+                }
+            }
+
+            if (typeof(TWeights) == typeof(BFloat16Weights))
+            {
+                // The chains ran without vdpbf16ps's flushes; outputs where a flush could change a bit are recomputed.
+                for (int i = 0; i < rows; i++)
+                {
+                    for (int t = 0; t < count; t++)
+                    {
+                        float* xt = x + (t * xStride);
+                        if (!BF16Dot.FlushesAreIdentities(weightExponents[i], xt, n))
+                        {
+                            yr[(t * yStride) + i] = BF16Dot.Flushed(weights + ((r + i) * rowBytes), xt, n);
+                        }
+                    }
                 }
             }
         }
@@ -328,6 +361,16 @@ internal static unsafe class FloatTiles
     private struct HalfWeights : IWeightVectors
     {
         public static Vector512<float> Load(byte* row, int c) => HalfBits.Load16((short*)row + c);
+    }
+
+    /// <summary>
+    /// BF16: packed by <see cref="BF16Dot.PackSplit"/> instead (each chunk of 32 as its 16 odd weights, then its 16 even
+    /// ones, against activations in <see cref="BF16Dot.Prepare"/>'s split layout, so each k-step of 16 is one of
+    /// <c>vdpbf16ps</c>'s two FMAs per lane, in its order).
+    /// </summary>
+    private struct BFloat16Weights : IWeightVectors
+    {
+        public static Vector512<float> Load(byte* row, int c) => throw new NotSupportedException();
     }
 
     private struct SingleWeights : IWeightVectors

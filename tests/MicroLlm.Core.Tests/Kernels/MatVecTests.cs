@@ -324,7 +324,7 @@ public unsafe class MatVecTests
         // weights: the unflushed 512-bit chains must notice and give the flushed bits (ReferenceDot.DotPair's), alone
         // and four vectors at a time; rows of normal weights with a tiny activation vector, and the reverse, as well.
         var width = (KernelWidth)widthIndex;
-        const int columns = 256, rows = 7, batch = 5;   // tiles of 2 rows × 4 vectors, a row and a vector left over
+        const int columns = 256, rows = 7, batch = 5;   // register tiles of 6 rows × 4 vectors, a row and a vector left over
         var rng = new Random(77);
         var weights = new byte[2 * rows * columns];
         for (int i = 0; i < rows * columns; i++)

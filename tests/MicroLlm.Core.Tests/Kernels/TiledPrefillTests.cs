@@ -12,7 +12,7 @@ namespace MicroLlm.Core.Tests.Kernels;
 /// </summary>
 public unsafe class TiledPrefillTests
 {
-    private static readonly GgmlType[] TiledTypes = [GgmlType.F16, GgmlType.F32, GgmlType.Q8_0];
+    private static readonly GgmlType[] TiledTypes = [GgmlType.F16, GgmlType.F32, GgmlType.BF16, GgmlType.Q8_0];
 
     private static IEnumerable<TestCaseData> Cases()
     {
@@ -31,7 +31,8 @@ public unsafe class TiledPrefillTests
         var width = (KernelWidth)widthIndex;
         var activationType = ActivationQuantizer.ActivationTypeFor(type);
         int blockSize = GgmlTypeInfo.Get(type).BlockSize;
-        int[] columnCounts = blockSize == 1 ? [16, 48, 2064] : [32, 96, 2080];
+        // BF16 tiles take rows of a multiple of 32 (tinyBLAS's order: vdpbf16ps's pairs); 48 keeps ggml_vec_dot_bf16's.
+        int[] columnCounts = type == GgmlType.BF16 ? [32, 48, 96, 2080] : blockSize == 1 ? [16, 48, 2064] : [32, 96, 2080];
         foreach (int columns in columnCounts)
         {
             const int rows = 23;
