@@ -192,6 +192,55 @@ internal static unsafe class BF16Dot
         }
     }
 
+    /// <summary>
+    /// Decode, 512 bits, rows of a multiple of 32: <c>y[r] = dot(row r, x)</c> in tiles of 4 rows per pass, four
+    /// independent unflushed chains side by side (each <see cref="Dot"/>'s, each activation pair loaded once for the
+    /// four), every row checked as <see cref="Dot"/> checks it and recomputed with the flushes where they could matter;
+    /// leftover rows alone.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Rows4(byte* weights, long rowBytes, int n, int rowStart, int rowEnd, float* x, float* y)
+    {
+        int r = rowStart;
+        for (; r + 4 <= rowEnd; r += 4)
+        {
+            byte* w0 = weights + (r * rowBytes);
+            byte* w1 = w0 + rowBytes, w2 = w1 + rowBytes, w3 = w2 + rowBytes;
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            var s0 = Vector512<ushort>.AllBitsSet;
+            var s1 = s0;
+            var s2 = s0;
+            var s3 = s0;
+            for (int c = 0; c < n; c += 32)
+            {
+                var xo = Vector512.Load(x + c);
+                var xe = Vector512.Load(x + c + 16);
+                var p0 = Vector512.Load((uint*)(w0 + (2 * c)));
+                var p1 = Vector512.Load((uint*)(w1 + (2 * c)));
+                var p2 = Vector512.Load((uint*)(w2 + (2 * c)));
+                var p3 = Vector512.Load((uint*)(w3 + (2 * c)));
+                s0 = Vector512.Min(s0, NonzeroMagnitudeKey(p0));
+                s1 = Vector512.Min(s1, NonzeroMagnitudeKey(p1));
+                s2 = Vector512.Min(s2, NonzeroMagnitudeKey(p2));
+                s3 = Vector512.Min(s3, NonzeroMagnitudeKey(p3));
+                a0 = Vector512.FusedMultiplyAdd((p0 << 16).AsSingle(), xe, Vector512.FusedMultiplyAdd((p0 & Vector512.Create(HighHalf)).AsSingle(), xo, a0));
+                a1 = Vector512.FusedMultiplyAdd((p1 << 16).AsSingle(), xe, Vector512.FusedMultiplyAdd((p1 & Vector512.Create(HighHalf)).AsSingle(), xo, a1));
+                a2 = Vector512.FusedMultiplyAdd((p2 << 16).AsSingle(), xe, Vector512.FusedMultiplyAdd((p2 & Vector512.Create(HighHalf)).AsSingle(), xo, a2));
+                a3 = Vector512.FusedMultiplyAdd((p3 << 16).AsSingle(), xe, Vector512.FusedMultiplyAdd((p3 & Vector512.Create(HighHalf)).AsSingle(), xo, a3));
+            }
+
+            y[r] = Safe(SmallestWeightExponent(s0), x, n) ? Reduce(a0) : Flushed(w0, x, n);
+            y[r + 1] = Safe(SmallestWeightExponent(s1), x, n) ? Reduce(a1) : Flushed(w1, x, n);
+            y[r + 2] = Safe(SmallestWeightExponent(s2), x, n) ? Reduce(a2) : Flushed(w2, x, n);
+            y[r + 3] = Safe(SmallestWeightExponent(s3), x, n) ? Reduce(a3) : Flushed(w3, x, n);
+        }
+
+        for (; r < rowEnd; r++)
+        {
+            y[r] = Unflushed512(weights + (r * rowBytes), x, n);
+        }
+    }
+
     /// <summary>Two rows (<paramref name="w0"/>, <paramref name="w1"/>) against four vectors; outputs of row 1 at <c>y + 1</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile2x4(byte* w0, byte* w1, float* x, long xStride, int n, float* y, long yStride)
