@@ -87,6 +87,13 @@ internal static unsafe class MatVec
             return;
         }
 
+        if (Q4_KPrefillTiles.Supports(weightType, count, width))
+        {
+            // Register tiles of 2 rows × 8 vectors, two outputs per accumulator.
+            Q4_KPrefillTiles.ComputeBatch(weights, rowBytes, columns / 256, rowStart, rowEnd, x, xStride, count, y, yStride);
+            return;
+        }
+
         if (count < 4 && FloatRows4(weightType, columns, width))
         {
             // Decode of F16/BF16 (batches too small for the register tiles): tiles of 4 rows per vector.

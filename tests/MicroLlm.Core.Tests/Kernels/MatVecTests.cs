@@ -227,7 +227,7 @@ public unsafe class MatVecTests
     public void TiledDecodeGivesTheReferenceBits(GgmlType type, int widthIndex)
     {
         // Decode tiles (several rows per step) keep each row's order: row ranges that start and end inside a tile, fewer
-        // rows than a tile, batches of 1-3 vectors (one tile pass per vector), and extreme codes (all bits set: codes 15 or 31,
+        // rows than a tile, batches of 1-3 vectors (one tile pass per vector) and of 4 and 9 (prefill tiles), and extreme codes (all bits set: codes 15 or 31,
         // scales and minimums 63; Q6_K: codes 63, scales 127 and -128) against activations that quantize to -128 and 127.
         var width = (KernelWidth)widthIndex;
         var activationType = ActivationQuantizer.ActivationTypeFor(type);
@@ -261,7 +261,7 @@ public unsafe class MatVecTests
                     }
                 }
 
-                foreach (int batch in new[] { 1, 2, 3 })
+                foreach (int batch in new[] { 1, 2, 3, 4, 9 })
                 {
                     int xBytes = ActivationQuantizer.ByteCount(activationType, columns);
                     int referenceBytes = ReferenceDot.ActivationBytes(activationType, columns);
@@ -269,7 +269,7 @@ public unsafe class MatVecTests
                     var referencePrepared = new byte[referenceBytes * batch];
                     for (int t = 0; t < batch; t++)
                     {
-                        float[] activations = extreme && t == 0
+                        float[] activations = extreme && t % 5 == 0
                             ? Enumerable.Range(0, columns).Select(i => (i / 256) % 2 == 0 ? 1f : -1f).ToArray()
                             : Activations(columns, seed: 200 + t + columns);
                         ActivationQuantizer.Quantize(activationType, activations, prepared.AsSpan(t * xBytes, xBytes), width);

@@ -12,7 +12,7 @@ namespace MicroLlm.Core.Tests.Kernels;
 /// </summary>
 public unsafe class TiledPrefillTests
 {
-    private static readonly GgmlType[] TiledTypes = [GgmlType.F16, GgmlType.F32, GgmlType.BF16, GgmlType.Q8_0];
+    private static readonly GgmlType[] TiledTypes = [GgmlType.F16, GgmlType.F32, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_K];
 
     private static IEnumerable<TestCaseData> Cases()
     {
@@ -32,7 +32,7 @@ public unsafe class TiledPrefillTests
         var activationType = ActivationQuantizer.ActivationTypeFor(type);
         int blockSize = GgmlTypeInfo.Get(type).BlockSize;
         // BF16 tiles take rows of a multiple of 32 (tinyBLAS's order: vdpbf16ps's pairs); 48 keeps ggml_vec_dot_bf16's.
-        int[] columnCounts = type == GgmlType.BF16 ? [32, 48, 96, 2080] : blockSize == 1 ? [16, 48, 2064] : [32, 96, 2080];
+        int[] columnCounts = type == GgmlType.BF16 ? [32, 48, 96, 2080] : blockSize == 1 ? [16, 48, 2064] : blockSize == 32 ? [32, 96, 2080] : [256, 768, 2304];
         foreach (int columns in columnCounts)
         {
             const int rows = 23;
