@@ -102,41 +102,6 @@ internal static unsafe class FloatDot
         y[3 * yStride] = Reduce16(a3.GetLower(), a3.GetUpper());
     }
 
-    /// <summary>
-    /// Decode, 512 bits: <c>y[r] = row r · x</c> for F16 rows of a multiple of 16 in tiles of 4 rows per pass, four
-    /// independent chains side by side, each <see cref="Lanes16"/>'s (same lanes, same FMAs, same tree), each activation
-    /// vector loaded once for the four; leftover rows alone.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void F16Rows4(byte* weights, long rowBytes, int n, int rowStart, int rowEnd, float* x, float* y)
-    {
-        int r = rowStart;
-        for (; r + 4 <= rowEnd; r += 4)
-        {
-            short* w0 = (short*)(weights + (r * rowBytes));
-            short* w1 = (short*)((byte*)w0 + rowBytes), w2 = (short*)((byte*)w1 + rowBytes), w3 = (short*)((byte*)w2 + rowBytes);
-            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            for (int c = 0; c < n; c += 16)
-            {
-                var xv = Vector512.Load(x + c);
-                a0 = Vector512.FusedMultiplyAdd(HalfBits.Load16(w0 + c), xv, a0);
-                a1 = Vector512.FusedMultiplyAdd(HalfBits.Load16(w1 + c), xv, a1);
-                a2 = Vector512.FusedMultiplyAdd(HalfBits.Load16(w2 + c), xv, a2);
-                a3 = Vector512.FusedMultiplyAdd(HalfBits.Load16(w3 + c), xv, a3);
-            }
-
-            y[r] = Reduce16(a0.GetLower(), a0.GetUpper());
-            y[r + 1] = Reduce16(a1.GetLower(), a1.GetUpper());
-            y[r + 2] = Reduce16(a2.GetLower(), a2.GetUpper());
-            y[r + 3] = Reduce16(a3.GetLower(), a3.GetUpper());
-        }
-
-        for (; r < rowEnd; r++)
-        {
-            y[r] = Lanes16(weights + (r * rowBytes), x, n, KernelWidth.Vector512, half: true);
-        }
-    }
-
     /// <summary>Σ w[i] x[i] over <paramref name="n"/> floats.</summary>
     public static float F32(float* w, float* x, int n, KernelWidth width)
     {

@@ -44,13 +44,6 @@ internal static unsafe class MatVec
             return;
         }
 
-        if (FloatRows4(weightType, columns, width))
-        {
-            // Tiles of 4 rows per pass: four independent FMA chains, each output's order kept.
-            ComputeFloatRows4(weightType, weights, rowBytes, columns, rowStart, rowEnd, x, y);
-            return;
-        }
-
         for (int r = rowStart; r < rowEnd; r++)
         {
             y[r] = Dot(weightType, weights + (r * rowBytes), x, columns, width, sequentialQ4_0);
@@ -94,17 +87,6 @@ internal static unsafe class MatVec
             return;
         }
 
-        if (count < 4 && FloatRows4(weightType, columns, width))
-        {
-            // Decode of F16/BF16 (batches too small for the register tiles): tiles of 4 rows per vector.
-            for (int t = 0; t < count; t++)
-            {
-                ComputeFloatRows4(weightType, weights, rowBytes, columns, rowStart, rowEnd, x + (t * xStride), y + (t * yStride));
-            }
-
-            return;
-        }
-
         if (count < 4 && TiledDecode(weightType, width))
         {
             // Decode (and batches too small for Dot4): tiles of 4 rows per vector.
@@ -113,13 +95,6 @@ internal static unsafe class MatVec
                 ComputeTiles(weightType, weights, rowBytes, columns, rowStart, rowEnd, x + (t * xStride), y + (t * yStride));
             }
 
-            return;
-        }
-
-        if (weightType == GgmlType.BF16 && width == KernelWidth.Vector512 && columns % 32 == 0 && count >= 4)
-        {
-            // Tiles of 2 rows × 4 vectors, each output in the reference's order.
-            BF16Dot.ComputeBatch(weights, rowBytes, columns, rowStart, rowEnd, (float*)x, xStride / sizeof(float), count, y, yStride);
             return;
         }
 
@@ -156,23 +131,6 @@ internal static unsafe class MatVec
     /// <summary>Whether <paramref name="weightType"/> has a decode kernel in tiles of rows at <paramref name="width"/>.</summary>
     private static bool TiledDecode(GgmlType weightType, KernelWidth width) =>
         (weightType is GgmlType.Q4_K or GgmlType.Q5_K && Q4_KTiles.Supports(width)) || (weightType == GgmlType.Q6_K && Q6_KTiles.Supports(width));
-
-    /// <summary>Whether F16/BF16 decode takes tiles of 4 rows (<see cref="FloatDot.F16Rows4"/>, <see cref="BF16Dot.Rows4"/>): 512 bits, rows in the reference's tinyBLAS order.</summary>
-    private static bool FloatRows4(GgmlType weightType, int columns, KernelWidth width) =>
-        width == KernelWidth.Vector512 && ((weightType == GgmlType.F16 && columns % 16 == 0) || (weightType == GgmlType.BF16 && columns % 32 == 0));
-
-    /// <summary>One vector through <see cref="FloatDot.F16Rows4"/> or <see cref="BF16Dot.Rows4"/>.</summary>
-    private static void ComputeFloatRows4(GgmlType weightType, byte* weights, long rowBytes, int columns, int rowStart, int rowEnd, byte* x, float* y)
-    {
-        if (weightType == GgmlType.F16)
-        {
-            FloatDot.F16Rows4(weights, rowBytes, columns, rowStart, rowEnd, (float*)x, y);
-        }
-        else
-        {
-            BF16Dot.Rows4(weights, rowBytes, columns, rowStart, rowEnd, (float*)x, y);
-        }
-    }
 
     /// <summary>One vector through <see cref="Q4_KTiles"/> or <see cref="Q6_KTiles"/> (<see cref="TiledDecode"/>).</summary>
     private static void ComputeTiles(GgmlType weightType, byte* weights, long rowBytes, int columns, int rowStart, int rowEnd, byte* x, float* y)
