@@ -87,6 +87,13 @@ internal static unsafe class MatVec
             return;
         }
 
+        if (Q6_KPrefillTiles.Supports(weightType, count, width))
+        {
+            // Register tiles of 2 rows × 8 vectors, two outputs per accumulator.
+            Q6_KPrefillTiles.ComputeBatch(weights, rowBytes, columns / 256, rowStart, rowEnd, x, xStride, count, y, yStride);
+            return;
+        }
+
         if (count < 4 && TiledDecode(weightType, width))
         {
             // Decode (and batches too small for Dot4): tiles of 4 rows per vector.

@@ -36,7 +36,8 @@ internal static unsafe class ParallelMatVec
         // Tiled kernels get whole tiles of rows (the last may be partial): items are groups of RowsPerItem rows.
         job.RowsPerItem = count >= 2 && FloatTiles.Supports(weightType, columns, width) ? FloatTiles.TileRows
             : Q8_0Tiles.Supports(weightType, count, width) ? Q8_0Tiles.TileRows
-            : Q4_KPrefillTiles.Supports(weightType, count, width) ? Q4_KPrefillTiles.TileRows : 1;
+            : Q4_KPrefillTiles.Supports(weightType, count, width) ? Q4_KPrefillTiles.TileRows
+            : Q6_KPrefillTiles.Supports(weightType, count, width) ? Q6_KPrefillTiles.TileRows : 1;
         job.Rows = rows;
         int items = (rows + job.RowsPerItem - 1) / job.RowsPerItem;
         int minChunk = (int)Math.Clamp(MinChunkBytes / Math.Max(1, rowBytes * job.RowsPerItem * Math.Max(1, count / 4)), 1, items);

@@ -12,7 +12,7 @@ namespace MicroLlm.Core.Tests.Kernels;
 /// </summary>
 public unsafe class TiledPrefillTests
 {
-    private static readonly GgmlType[] TiledTypes = [GgmlType.F16, GgmlType.F32, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_K];
+    private static readonly GgmlType[] TiledTypes = [GgmlType.F16, GgmlType.F32, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K];
 
     private static IEnumerable<TestCaseData> Cases()
     {
