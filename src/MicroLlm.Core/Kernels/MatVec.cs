@@ -94,9 +94,10 @@ internal static unsafe class MatVec
             return;
         }
 
-        if (count < 4 && TiledDecode(weightType, width))
+        if ((count < 4 || weightType == GgmlType.Q5_K) && TiledDecode(weightType, width))
         {
-            // Decode (and batches too small for Dot4): tiles of 4 rows per vector.
+            // Decode (and batches too small for Dot4; Q5_K, which has no prefill tile, at any batch): tiles of 4 rows per
+            // vector.
             for (int t = 0; t < count; t++)
             {
                 ComputeTiles(weightType, weights, rowBytes, columns, rowStart, rowEnd, x + (t * xStride), y + (t * yStride));
