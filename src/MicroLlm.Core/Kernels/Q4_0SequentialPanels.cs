@@ -53,12 +53,12 @@ internal static unsafe class Q4_0SequentialPanels
             int t = 0;
             for (; t + 4 <= count; t += 4)
             {
-                Panel<FourColumns>(panel, blocks, x + (t * xStride), xStride, dx + (t * blocks), sx + (t * blocks), blocks, y + (t * yStride) + r, yStride);
+                Panel<Extent4>(panel, blocks, x + (t * xStride), xStride, dx + (t * blocks), sx + (t * blocks), blocks, y + (t * yStride) + r, yStride);
             }
 
             for (; t < count; t++)
             {
-                Panel<OneColumn>(panel, blocks, x + (t * xStride), xStride, dx + (t * blocks), sx + (t * blocks), blocks, y + (t * yStride) + r, yStride);
+                Panel<Extent1>(panel, blocks, x + (t * xStride), xStride, dx + (t * blocks), sx + (t * blocks), blocks, y + (t * yStride) + r, yStride);
             }
         }
 
@@ -95,7 +95,7 @@ internal static unsafe class Q4_0SequentialPanels
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Panel<TColumns>(byte* panel, int blocks, byte* x, long xStride, float* dx, int* sx, int perVector, float* y, long yStride)
-        where TColumns : struct, IActivationColumns
+        where TColumns : struct, ITileExtent
     {
         var low = Vector512.Create((byte)0x0F);
         var ones = Vector512.Create((short)1);

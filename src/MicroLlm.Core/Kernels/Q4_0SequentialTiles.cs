@@ -74,12 +74,12 @@ internal static unsafe class Q4_0SequentialTiles
                 int t = 0;
                 for (; t + 4 <= count; t += 4)
                 {
-                    Tile<FourColumns>(w, rowBytes, blocks, x + (t * xStride), xStride, dx + (t * blocks), sx + (t * blocks), y + (t * yStride) + r, yStride, wide);
+                    Tile<Extent4>(w, rowBytes, blocks, x + (t * xStride), xStride, dx + (t * blocks), sx + (t * blocks), y + (t * yStride) + r, yStride, wide);
                 }
 
                 for (; t < count; t++)
                 {
-                    Tile<OneColumn>(w, rowBytes, blocks, x + (t * xStride), xStride, dx + (t * blocks), sx + (t * blocks), y + (t * yStride) + r, yStride, wide);
+                    Tile<Extent1>(w, rowBytes, blocks, x + (t * xStride), xStride, dx + (t * blocks), sx + (t * blocks), y + (t * yStride) + r, yStride, wide);
                 }
             }
         }
@@ -108,7 +108,7 @@ internal static unsafe class Q4_0SequentialTiles
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile<TColumns>(
         byte* w, long rowBytes, int blocks, byte* x, long xStride, float* dx, int* sx, float* y, long yStride, bool wide)
-        where TColumns : struct, IActivationColumns
+        where TColumns : struct, ITileExtent
     {
         int rb = (int)rowBytes;
         var offsets = Vector256.Create(0, rb, 2 * rb, 3 * rb, 4 * rb, 5 * rb, 6 * rb, 7 * rb);
