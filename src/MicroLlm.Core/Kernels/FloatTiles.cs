@@ -29,7 +29,7 @@ internal static unsafe class FloatTiles
     private const int KBlock = 512;
 
     [ThreadStatic]
-    private static float[]? t_panel;
+    private static byte[]? t_panel;
 
     /// <summary>Whether F32/F16/BF16 weights of <paramref name="columns"/> take this path at <paramref name="width"/>.</summary>
     public static bool Supports(GgmlType weightType, int columns, KernelWidth width) =>
@@ -65,8 +65,7 @@ internal static unsafe class FloatTiles
     {
         int tiles = (count + 3) / 4;
         int floats = (TileRows * n) + (tiles * 24 * 16) + 16;
-        float[] buffer = t_panel is { } b && b.Length >= floats ? b : (t_panel = GC.AllocateUninitializedArray<float>(Math.Max(floats, 16 * 1024), pinned: true));
-        float* panel = (float*)(((nint)Unsafe.AsPointer(ref buffer[0]) + 63) & ~(nint)63);
+        float* panel = (float*)ThreadScratch.Bytes(ref t_panel, (long)floats * sizeof(float));
         float* acc = panel + (TileRows * n);
         int kBlocks = (n + KBlock - 1) / KBlock;
         int* weightExponents = stackalloc int[TileRows];

@@ -44,8 +44,7 @@ internal static unsafe class Q4_0SequentialPanels
         }
 
         int bytes = blocks * PanelBlockBytes;
-        byte[] buffer = t_panel is { } p && p.Length >= bytes + 64 ? p : (t_panel = GC.AllocateUninitializedArray<byte>(Math.Max(bytes + 64, 64 * 1024), pinned: true));
-        byte* panel = (byte*)(((nint)Unsafe.AsPointer(ref buffer[0]) + 63) & ~(nint)63);
+        byte* panel = ThreadScratch.Bytes(ref t_panel, bytes);
         for (int i = 0; i < panels; i++)
         {
             int r = rowStart + (i * PanelRows);

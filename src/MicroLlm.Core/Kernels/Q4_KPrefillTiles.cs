@@ -48,9 +48,7 @@ internal static unsafe class Q4_KPrefillTiles
         long pairStride = (long)blocks * PairBlockBytes, quadStride = (long)blocks * QuadBlockBytes;
         long pairBytes = pairs * pairStride, quadBytes = quads * quadStride;
         long minimumBytes = (long)TileRows * quads * 4 * sizeof(float);
-        long bytes = pairBytes + quadBytes + minimumBytes + 128;
-        byte[] buffer = t_buffer is { } b && b.Length >= bytes ? b : (t_buffer = GC.AllocateUninitializedArray<byte>((int)Math.Max(bytes, 64 * 1024), pinned: true));
-        byte* xPairs = (byte*)(((nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer)) + 63) & ~(nint)63);
+        byte* xPairs = ThreadScratch.Bytes(ref t_buffer, pairBytes + quadBytes + minimumBytes + 64);
         byte* xQuads = xPairs + pairBytes;
         float* minimums = (float*)(xQuads + quadBytes);
         PackActivations(x, xStride, count, blocks, xPairs, xQuads);

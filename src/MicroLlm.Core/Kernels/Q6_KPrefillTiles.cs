@@ -44,9 +44,7 @@ internal static unsafe class Q6_KPrefillTiles
     {
         int pairs = (count + 1) / 2;
         long pairStride = (long)blocks * PairBlockBytes;
-        long bytes = (pairs * pairStride) + 128;
-        byte[] buffer = t_buffer is { } b && b.Length >= bytes ? b : (t_buffer = GC.AllocateUninitializedArray<byte>((int)Math.Max(bytes, 64 * 1024), pinned: true));
-        byte* xPairs = (byte*)(((nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer)) + 63) & ~(nint)63);
+        byte* xPairs = ThreadScratch.Bytes(ref t_buffer, (pairs * pairStride) + 64);
         PackActivations(x, xStride, count, blocks, xPairs);
         for (int r = rowStart; r < rowEnd; r += TileRows)
         {

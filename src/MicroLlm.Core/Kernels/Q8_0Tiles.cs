@@ -45,9 +45,7 @@ internal static unsafe class Q8_0Tiles
     {
         int pairs = (count + 1) / 2;
         long pairBytes = (long)pairs * blocks * PairBlockBytes, panelBytes = (long)TileRows * blocks * PanelBlockBytes;
-        long bytes = pairBytes + panelBytes + 128;
-        byte[] buffer = t_buffer is { } b && b.Length >= bytes ? b : (t_buffer = GC.AllocateUninitializedArray<byte>((int)Math.Max(bytes, 64 * 1024), pinned: true));
-        byte* xPairs = (byte*)(((nint)Unsafe.AsPointer(ref buffer[0]) + 63) & ~(nint)63);
+        byte* xPairs = ThreadScratch.Bytes(ref t_buffer, pairBytes + panelBytes + 64);
         byte* panel = xPairs + pairBytes;
         PackActivations(x, xStride, count, blocks, xPairs);
         long pairStride = (long)blocks * PairBlockBytes;
