@@ -46,21 +46,18 @@ internal static unsafe class Q4_KTiles
         }
 
         int bytes = blocks * PreparedBytes;
-        byte[] prepared = t_prepared is { } p && p.Length >= bytes ? p : (t_prepared = new byte[Math.Max(bytes, 64 * PreparedBytes)]);
         int tiledEnd = rowStart + ((rowEnd - rowStart) / TileRows * TileRows);
-        fixed (byte* px = prepared)
+        byte* px = ThreadScratch.Bytes(ref t_prepared, bytes, 64 * PreparedBytes);
+        Prepare(x, blocks, px);
+        for (int r = rowStart; r < tiledEnd; r += TileRows)
         {
-            Prepare(x, blocks, px);
-            for (int r = rowStart; r < tiledEnd; r += TileRows)
+            if (fifthBits)
             {
-                if (fifthBits)
-                {
-                    Tile<FifthBits>(weights + (r * rowBytes), rowBytes, blocks, x, px, y + r);
-                }
-                else
-                {
-                    Tile<FourBits>(weights + (r * rowBytes), rowBytes, blocks, x, px, y + r);
-                }
+                Tile<FifthBits>(weights + (r * rowBytes), rowBytes, blocks, x, px, y + r);
+            }
+            else
+            {
+                Tile<FourBits>(weights + (r * rowBytes), rowBytes, blocks, x, px, y + r);
             }
         }
 

@@ -42,24 +42,21 @@ internal static unsafe class Q6_KTiles
         }
 
         int bytes = blocks * PreparedBytes;
-        byte[] prepared = t_prepared is { } p && p.Length >= bytes ? p : (t_prepared = new byte[Math.Max(bytes, 64 * PreparedBytes)]);
         int tiledEnd = rowStart + ((rowEnd - rowStart) / TileRows * TileRows);
-        fixed (byte* px = prepared)
+        byte* px = ThreadScratch.Bytes(ref t_prepared, bytes, 64 * PreparedBytes);
+        var offset = Vector512.Create((byte)32);
+        for (int b = 0; b < blocks; b++)
         {
-            var offset = Vector512.Create((byte)32);
-            for (int b = 0; b < blocks; b++)
+            sbyte* xq = (sbyte*)(x + (b * XBytes) + 4);
+            for (int i = 0; i < 4; i++)
             {
-                sbyte* xq = (sbyte*)(x + (b * XBytes) + 4);
-                for (int i = 0; i < 4; i++)
-                {
-                    MatVec.MulAdd(offset, Vector512.Load(xq + (64 * i))).Store((short*)(px + (b * PreparedBytes) + (64 * i)));
-                }
+                MatVec.MulAdd(offset, Vector512.Load(xq + (64 * i))).Store((short*)(px + (b * PreparedBytes) + (64 * i)));
             }
+        }
 
-            for (int r = rowStart; r < tiledEnd; r += TileRows)
-            {
-                Tile(weights + (r * rowBytes), rowBytes, blocks, x, px, y + r);
-            }
+        for (int r = rowStart; r < tiledEnd; r += TileRows)
+        {
+            Tile(weights + (r * rowBytes), rowBytes, blocks, x, px, y + r);
         }
 
         for (int r = tiledEnd; r < rowEnd; r++)
