@@ -136,7 +136,10 @@ internal sealed unsafe class WeightMatrix
         // every matrix but those whose rows are a multiple of 32 long and whose row count is not a multiple of 4,
         // which the reference gives ggml_vec_dot_bf16 instead of tinyBLAS (ReferenceDot.BF16VecDot does them).
         bool bf16Kernels = Type == GgmlType.BF16 && width != KernelWidth.Scalar && (cols % 32 != 0 || Rows % 4 == 0);
-        if (bf16Kernels)
+        // F16 kernels read the activations as floats holding F16-rounded values (ActivationQuantizer's F16 layout): one
+        // vector pass instead of the reference quantizer's halves widened again.
+        bool f16Kernels = Type == GgmlType.F16 && width != KernelWidth.Scalar && cols % 16 == 0;
+        if (bf16Kernels || f16Kernels)
         {
             vectorQuantizer = true;
             stride = ActivationQuantizer.ByteCount(activationType, cols);
@@ -155,7 +158,7 @@ internal sealed unsafe class WeightMatrix
             }
         }
 
-        if (Type == GgmlType.F16)
+        if (Type == GgmlType.F16 && !f16Kernels)
         {
             // Widening is exact: F16 rows are dotted as floats, the activations widened once for all rows.
             var widened = scratch.Rounded.AsSpan(0, count * cols);
@@ -169,12 +172,9 @@ internal sealed unsafe class WeightMatrix
             // The SIMD kernels sum in the reference's order (bit for bit, tested against ReferenceDot); the scalar
             // width keeps ReferenceDot itself as the oracle path. F16 activations go in widened to floats.
             fixed (byte* qp = quantized)
-            fixed (float* wp = scratch.Rounded)
             fixed (float* yp = y)
             {
-                byte* xp = Type == GgmlType.F16 ? (byte*)wp : qp;
-                int xStride = Type == GgmlType.F16 ? cols * sizeof(float) : stride;
-                ParallelMatVec.Run(ComputePool.ForThreads(threads), Type, _data, _rowBytes, cols, Rows, xp, xStride, count, yp, Rows, Kernel.Current, InterleavedQ4_0);
+                ParallelMatVec.Run(ComputePool.ForThreads(threads), Type, _data, _rowBytes, cols, Rows, qp, stride, count, yp, Rows, Kernel.Current, InterleavedQ4_0);
             }
 
             return;
