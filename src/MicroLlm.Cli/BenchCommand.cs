@@ -31,7 +31,7 @@ internal static class BenchCommand
             stdout.WriteLine(string.Create(inv, $"threads:    {r.Threads}"));
             stdout.WriteLine(string.Create(inv, $"prefill:    {r.PromptTokensPerSecond:F2} tok/s (pp{parse.GetValue(prompt)})"));
             stdout.WriteLine(string.Create(inv, $"decode:     {r.GenerationTokensPerSecond:F2} tok/s (tg{parse.GetValue(gen)})"));
-            stdout.WriteLine(string.Create(inv, $"bandwidth:  {r.BandwidthGBps:F1} GB/s read -> roofline {r.RooflineTokensPerSecond:F1} tok/s; decode is {r.RooflineRatio:P0} of it"));
+            stdout.WriteLine(string.Create(inv, $"bandwidth:  {r.BandwidthGBps:F1} GB/s read (median of the probe passes between decode rounds; {r.BandwidthMinGBps:F1}-{r.BandwidthMaxGBps:F1}) -> roofline {r.RooflineTokensPerSecond:F1} tok/s; decode is {r.RooflineRatio:P0} of it"));
             stdout.WriteLine(string.Create(inv, $"peak RSS:   {r.PeakRssBytes / 1048576.0:F0} MiB"));
             if (parse.GetValue(json))
             {
@@ -40,6 +40,8 @@ internal static class BenchCommand
                     ["pp_tok_s"] = Math.Round(r.PromptTokensPerSecond, 3),
                     ["tg_tok_s"] = Math.Round(r.GenerationTokensPerSecond, 3),
                     ["bandwidth_gb_s"] = Math.Round(r.BandwidthGBps, 3),
+                    ["bandwidth_min_gb_s"] = Math.Round(r.BandwidthMinGBps, 3),
+                    ["bandwidth_max_gb_s"] = Math.Round(r.BandwidthMaxGBps, 3),
                     ["roofline_ratio"] = Math.Round(r.RooflineRatio, 4),
                     ["peak_rss_mb"] = Math.Round(r.PeakRssBytes / 1048576.0, 1),
                 }));
