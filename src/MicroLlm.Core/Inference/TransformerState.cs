@@ -15,7 +15,7 @@ namespace MicroLlm.Inference;
 /// that logits agree: matrix products through <see cref="WeightMatrix.MatMul"/> (activations quantized as it does, its
 /// per-row float order); queries and attention probabilities rounded to F16 before they meet the F16 cache, and both
 /// attention products in tinyBLAS's 16-lane order with cells in lanes by their position modulo 16; the softmax's
-/// exponential is its SIMD polynomial (<see cref="ReferenceMath.Exp"/>) with the denominator summed in double one
+/// exponential is its SIMD polynomial (<see cref="ReferenceMath.Exp(float)"/>) with the denominator summed in double one
 /// 16-cell group at a time; SiLU through the same exponential; RoPE angles by repeated multiplication and the rotation
 /// with the FMAs its compiler contracts; sums of squares in double; GELU evaluated on F16-rounded inputs.
 /// </remarks>
@@ -455,10 +455,7 @@ internal sealed class TransformerState
     {
         if (_c.Activation == FeedForwardActivation.Silu)
         {
-            for (int i = 0; i < gate.Length; i++)
-            {
-                gate[i] = ReferenceMath.Silu(gate[i]) * up[i];
-            }
+            ReferenceMath.SiluTimes(gate, up, vectorized: Kernel.Current != KernelWidth.Scalar);
         }
         else
         {

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -9,7 +10,7 @@ namespace MicroLlm.Kernels;
 /// One query head against the F16 KV cache in the reference's arithmetic, with 512-bit vectors: the query rounded to
 /// F16; each score the 16-lane dot product of tinyBLAS (lane j accumulates elements 16c + j by FMA, lanes summed in
 /// <see cref="ReferenceMath.Reduce16"/>'s tree), optionally soft-capped, times the softmax scale;
-/// <see cref="ReferenceMath.Softmax"/>; probabilities rounded to F16 and accumulated into the values with cell t in
+/// <see cref="ReferenceMath.SoftmaxVector512"/> (the bits of <see cref="ReferenceMath.Softmax"/>); probabilities rounded to F16 and accumulated into the values with cell t in
 /// lane t mod 16 (one FMA per element), the 16 lanes summed per element in the same tree.
 /// </summary>
 /// <remarks>
@@ -26,6 +27,9 @@ internal static unsafe class F16Attention
     [ThreadStatic]
     private static float[]? t_acc;
 
+    [ThreadStatic]
+    private static Half[]? t_halves;
+
     /// <summary>Whether <paramref name="width"/> and <paramref name="headDimension"/> have this path.</summary>
     public static bool Supports(KernelWidth width, int headDimension) =>
         width == KernelWidth.Vector512 && headDimension % 16 == 0 && headDimension <= 1024;
@@ -39,14 +43,14 @@ internal static unsafe class F16Attention
         int cells = position + 1;
         float[] scoreBuffer = t_scores is { } s && s.Length >= cells ? s : (t_scores = new float[Math.Max(cells, 256) * 2]);
         float[] accBuffer = t_acc is { } a && a.Length >= 16 * headDim ? a : (t_acc = new float[16 * headDim]);
+        Half[] halves = t_halves is { } hb && hb.Length >= Math.Max(cells, headDim) ? hb : (t_halves = new Half[Math.Max(Math.Max(cells, 256) * 2, headDim)]);
         int chunks = headDim / 16;
 
         // The query rounded to F16 (as the reference multiplies the F16 cache with it); at most 64 vectors.
+        // TensorPrimitives converts with vectors, rounding to nearest even as the (Half) cast does.
         Span<float> qh = stackalloc float[headDim];
-        for (int i = 0; i < headDim; i++)
-        {
-            qh[i] = (float)(Half)q[i];
-        }
+        TensorPrimitives.ConvertToHalf(new ReadOnlySpan<float>(q, headDim), halves.AsSpan(0, headDim));
+        TensorPrimitives.ConvertToSingle(halves.AsSpan(0, headDim), qh);
 
         fixed (float* qr = qh)
         fixed (float* scores = scoreBuffer)
@@ -70,12 +74,17 @@ internal static unsafe class F16Attention
                 scores[t] = score * scale;
             }
 
-            ReferenceMath.Softmax(new Span<float>(scores, cells), first);
+            ReferenceMath.SoftmaxVector512(new Span<float>(scores, cells), first);
+
+            // The probabilities rounded to F16, as the reference multiplies them with the F16 values.
+            var live = new Span<float>(scores + first, cells - first);
+            TensorPrimitives.ConvertToHalf(live, halves.AsSpan(0, live.Length));
+            TensorPrimitives.ConvertToSingle(halves.AsSpan(0, live.Length), live);
 
             new Span<float>(acc, 16 * headDim).Clear();
             for (int t = first; t <= position; t++)
             {
-                var p = Vector512.Create((float)(Half)scores[t]);
+                var p = Vector512.Create(scores[t]);
                 ushort* v = (ushort*)(values + ((long)t * kvStride));
                 float* lane = acc + ((t & 15) * headDim);
                 for (int c = 0; c < chunks; c++)

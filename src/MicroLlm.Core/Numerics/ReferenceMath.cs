@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace MicroLlm.Numerics;
 
@@ -45,7 +46,7 @@ internal static class ReferenceMath
         return ScaleF(j, n);
     }
 
-    /// <summary><c>x / (1 + e^-x)</c> as the reference's <c>ggml_v_silu</c>: <see cref="Exp"/> of <c>0 - x</c>.</summary>
+    /// <summary><c>x / (1 + e^-x)</c> as the reference's <c>ggml_v_silu</c>: <see cref="Exp(float)"/> of <c>0 - x</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Silu(float x) => x / (1.0f + Exp(0f - x));
 
@@ -62,6 +63,97 @@ internal static class ReferenceMath
         }
 
         return (float)(j * Math.ScaleB(1.0, (int)n));
+    }
+
+    /// <summary>
+    /// <see cref="Exp(float)"/> of 16 lanes at once, the same bits per lane: the same FMAs in the same order, and where
+    /// every lane has |n| ≤ 126 the scaling is one multiply by the exact float 2^n, which rounds <c>j · 2^n</c> once as
+    /// <see cref="ScaleF"/> does. A vector with a lane outside that range (or NaN) is evaluated lane by lane.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Exp(Vector512<float> x)
+    {
+        var z = Vector512.FusedMultiplyAdd(x, Vector512.Create(Log2E), Vector512.Create(Shifter));
+        var n = z - Vector512.Create(Shifter);
+        var b = Vector512.FusedMultiplyAdd(-n, Vector512.Create(Ln2Low), Vector512.FusedMultiplyAdd(-n, Vector512.Create(Ln2High), x));
+        var u = b * b;
+        var j = Vector512.FusedMultiplyAdd(
+            Vector512.FusedMultiplyAdd(
+                Vector512.FusedMultiplyAdd(Vector512.Create(C5), b, Vector512.Create(C4)),
+                u,
+                Vector512.FusedMultiplyAdd(Vector512.Create(C3), b, Vector512.Create(C2))),
+            u,
+            Vector512.FusedMultiplyAdd(Vector512.Create(C1), b, Vector512.Create(1.0f)));
+        if (!Vector512.LessThanOrEqualAll(Vector512.Abs(n), Vector512.Create(126f)))
+        {
+            return ScaleWide(x, n, j);
+        }
+
+        var power = (Vector512.ConvertToInt32(n) + Vector512.Create(127)) << 23;
+        return j * power.AsSingle();
+    }
+
+    /// <summary>
+    /// The scaling of <see cref="Exp(Vector512{float})"/> when some lane has |n| &gt; 126: j · 2^n as two multiplies by
+    /// exact powers of two, the first exact (j is within [0.7, 1.5] and the first power within 2^±66) and the second the
+    /// one rounding (into the subnormal range, or to +∞); |n| &gt; 192 gives 0 or +∞ as <see cref="Exp(float)"/>. A
+    /// NaN lane sends the vector lane by lane (the scalar code returns <see cref="float.NaN"/> itself).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Vector512<float> ScaleWide(Vector512<float> x, Vector512<float> n, Vector512<float> j)
+    {
+        if (!Vector512.EqualsAll(n, n))
+        {
+            return ExpLaneByLane(x);
+        }
+
+        var whole = Vector512.ConvertToInt32(n);
+        var second = Vector512.ConditionalSelect(
+            Vector512.GreaterThan(whole, Vector512.Create(126)),
+            Vector512.Create(127),
+            Vector512.ConditionalSelect(Vector512.LessThan(whole, Vector512.Create(-126)), Vector512.Create(-126), Vector512<int>.Zero));
+        var first = whole - second;
+        var scaled = j * ((first + Vector512.Create(127)) << 23).AsSingle() * ((second + Vector512.Create(127)) << 23).AsSingle();
+        var beyond = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(n, Vector512<float>.Zero), Vector512<float>.Zero, Vector512.Create(float.PositiveInfinity));
+        return Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.Abs(n), Vector512.Create(192f)), beyond, scaled);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Vector512<float> ExpLaneByLane(Vector512<float> x)
+    {
+        Span<float> lanes = stackalloc float[16];
+        x.CopyTo(lanes);
+        for (int i = 0; i < 16; i++)
+        {
+            lanes[i] = Exp(lanes[i]);
+        }
+
+        return Vector512.Create<float>(lanes);
+    }
+
+    /// <summary>
+    /// <c>gate[i] = Silu(gate[i]) · up[i]</c> (<see cref="Silu"/>), 16 lanes at a time through
+    /// <see cref="Exp(Vector512{float})"/> where <paramref name="vectorized"/> (the same bits), the tail lane by lane.
+    /// </summary>
+    public static void SiluTimes(Span<float> gate, ReadOnlySpan<float> up, bool vectorized)
+    {
+        int i = 0;
+        if (vectorized && Vector512.IsHardwareAccelerated)
+        {
+            ref float g = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(gate);
+            ref float u = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(up);
+            for (; i <= gate.Length - 16; i += 16)
+            {
+                var x = Vector512.LoadUnsafe(ref g, (nuint)i);
+                var silu = x / (Vector512.Create(1.0f) + Exp(Vector512<float>.Zero - x));
+                (silu * Vector512.LoadUnsafe(ref u, (nuint)i)).StoreUnsafe(ref g, (nuint)i);
+            }
+        }
+
+        for (; i < gate.Length; i++)
+        {
+            gate[i] = Silu(gate[i]) * up[i];
+        }
     }
 
     /// <summary>The sum of 8 lanes in the order of the reference's <c>hsum_float_8</c> (and tinyBLAS's 256-bit <c>hsum</c>).</summary>
@@ -83,9 +175,92 @@ internal static class ReferenceMath
     }
 
     /// <summary>
+    /// <see cref="Softmax"/> with 512-bit vectors, the same bits: the maximum is order-free, each 16-cell group's
+    /// exponentials come from <see cref="Exp(Vector512{float})"/> (lanes outside the row or before
+    /// <paramref name="first"/> set to 0) and are summed in <see cref="Reduce16"/>'s tree into the same double, and the
+    /// scaling is per element. A row whose maximum is not finite (a NaN or only −∞) goes through <see cref="Softmax"/>.
+    /// </summary>
+    public static void SoftmaxVector512(Span<float> row, int first = 0)
+    {
+        int length = row.Length;
+        ref float r = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(row);
+        var maxes = Vector512.Create(float.NegativeInfinity);
+        var nan = Vector512<float>.Zero;
+        int t = first;
+        for (; t <= length - 16; t += 16)
+        {
+            var v = Vector512.LoadUnsafe(ref r, (nuint)t);
+            maxes = Vector512.Max(maxes, v);
+            nan |= ~Vector512.Equals(v, v);
+        }
+
+        float max = float.NegativeInfinity;
+        bool anyNaN = nan != Vector512<float>.Zero;
+        for (; t < length; t++)
+        {
+            anyNaN |= float.IsNaN(row[t]);
+            max = MathF.Max(max, row[t]);
+        }
+
+        for (int l = 0; l < 16; l++)
+        {
+            max = MathF.Max(max, maxes[l]);
+        }
+
+        if (anyNaN || !float.IsFinite(max))
+        {
+            Softmax(row, first);
+            return;
+        }
+
+        var vmax = Vector512.Create(max);
+        var lane = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        Span<float> edge = stackalloc float[16];
+        ref float e = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(edge);
+        double sum = 0;
+        for (int start = first & ~15; start < length; start += 16)
+        {
+            Vector512<float> exps;
+            if (start >= first && start + 16 <= length)
+            {
+                exps = Exp(Vector512.LoadUnsafe(ref r, (nuint)start) - vmax);
+                exps.StoreUnsafe(ref r, (nuint)start);
+            }
+            else
+            {
+                // A partial group: its live cells through a buffer, the others exactly 0 (and not written).
+                int from = Math.Max(first, start), to = Math.Min(length, start + 16);
+                edge.Fill(max);
+                row[from..to].CopyTo(edge[(from - start)..]);
+                var index = lane + Vector512.Create(start);
+                var live = Vector512.GreaterThanOrEqual(index, Vector512.Create(from)) & Vector512.LessThan(index, Vector512.Create(to));
+                exps = Vector512.ConditionalSelect(live.AsSingle(), Exp(Vector512.LoadUnsafe(ref e) - vmax), Vector512<float>.Zero);
+                exps.StoreUnsafe(ref e);
+                edge[(from - start)..(to - start)].CopyTo(row[from..to]);
+            }
+
+            var half = exps.GetLower() + exps.GetUpper();
+            var quarter = half.GetLower() + half.GetUpper();
+            sum += (quarter[0] + quarter[2]) + (quarter[1] + quarter[3]);
+        }
+
+        var scale = Vector512.Create((float)(1.0 / sum));
+        t = first;
+        for (; t <= length - 16; t += 16)
+        {
+            (Vector512.LoadUnsafe(ref r, (nuint)t) * scale).StoreUnsafe(ref r, (nuint)t);
+        }
+
+        for (; t < length; t++)
+        {
+            row[t] *= scale[0];
+        }
+    }
+
+    /// <summary>
     /// Softmax of <c>row[first..]</c> in place, as the reference computes a row of its (padded, masked) KV view: cells
     /// in groups of 16 from cell 0 (cells before <paramref name="first"/> are masked and count as exactly 0), each group's
-    /// exponentials (<see cref="Exp"/> of <c>x - max</c>) summed in <see cref="Reduce16"/>'s order and added to a double,
+    /// exponentials (<see cref="Exp(float)"/> of <c>x - max</c>) summed in <see cref="Reduce16"/>'s order and added to a double,
     /// then every value multiplied by the float of <c>1 / sum</c>. Cells past the row are padding, also 0.
     /// </summary>
     public static void Softmax(Span<float> row, int first = 0)
