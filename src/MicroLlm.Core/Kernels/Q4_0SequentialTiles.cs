@@ -120,58 +120,32 @@ internal static unsafe class Q4_0SequentialTiles
         byte* next = w + (TileRows * rowBytes);
         if (wide)
         {
-            var low = Vector512.Create((byte)0x0F);
-            var ones = Vector512.Create((short)1);
-            var spread = Vector512.Create(0ul, 1, 0, 1, 2, 3, 2, 3);
-            var shifts = Vector512.Create((ushort)0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4);
-            var even = Vector512.Create((short)0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 42, 44, 46, 48, 50, 52, 54, 56, 58, 60, 62);
-            var odd = even + Vector512<short>.One;
-            var evenRows = Vector512.Create((short)0, 2, 8, 10, 16, 18, 24, 26, 32, 34, 40, 42, 48, 50, 56, 58, 4, 6, 12, 14, 20, 22, 28, 30, 36, 38, 44, 46, 52, 54, 60, 62);
-            var oddRows = evenRows + Vector512<short>.One;
-            for (int b = 0; b < blocks; b++)
-            {
-                byte* wb = w + (b * WBytes);
-                Prefetch(next + (b * TileRows * WBytes));
-                var dw = HalfBits.ToSingle(Avx2.GatherVector256((int*)wb, offsets, 1).AsUInt32());
-                var w0 = Nibbles512(wb, rb, 0, spread, shifts, low);
-                var w1 = Nibbles512(wb, rb, 1, spread, shifts, low);
-                var w2 = Nibbles512(wb, rb, 2, spread, shifts, low);
-                var w3 = Nibbles512(wb, rb, 3, spread, shifts, low);
-                long xo = b * XBytes;
-                acc0 = Fma(Sums512(w0, w1, w2, w3, x + xo, even, odd, evenRows, oddRows, ones), sx[b], dw, dx[b], acc0);
-                if (TColumns.Count > 1)
-                {
-                    acc1 = Fma(Sums512(w0, w1, w2, w3, x1 + xo, even, odd, evenRows, oddRows, ones), sx[blocks + b], dw, dx[blocks + b], acc1);
-                    acc2 = Fma(Sums512(w0, w1, w2, w3, x2 + xo, even, odd, evenRows, oddRows, ones), sx[(2 * blocks) + b], dw, dx[(2 * blocks) + b], acc2);
-                    acc3 = Fma(Sums512(w0, w1, w2, w3, x3 + xo, even, odd, evenRows, oddRows, ones), sx[(3 * blocks) + b], dw, dx[(3 * blocks) + b], acc3);
-                }
-            }
+            Tile512<TColumns>(w, rb, blocks, x, xStride, dx, sx, y, yStride, next);
+            return;
         }
-        else
+
+        var low = Vector128.Create((byte)0x0F);
+        var ones = Vector256.Create((short)1);
+        for (int b = 0; b < blocks; b++)
         {
-            var low = Vector128.Create((byte)0x0F);
-            var ones = Vector256.Create((short)1);
-            for (int b = 0; b < blocks; b++)
+            byte* wb = w + (b * WBytes);
+            Prefetch(next + (b * TileRows * WBytes));
+            var dw = HalfBits.ToSingle(Avx2.GatherVector256((int*)wb, offsets, 1).AsUInt32());
+            var w0 = Nibbles256(wb, low);
+            var w1 = Nibbles256(wb + rb, low);
+            var w2 = Nibbles256(wb + (2 * rb), low);
+            var w3 = Nibbles256(wb + (3 * rb), low);
+            var w4 = Nibbles256(wb + (4 * rb), low);
+            var w5 = Nibbles256(wb + (5 * rb), low);
+            var w6 = Nibbles256(wb + (6 * rb), low);
+            var w7 = Nibbles256(wb + (7 * rb), low);
+            long xo = b * XBytes;
+            acc0 = Fma(Sums256(w0, w1, w2, w3, w4, w5, w6, w7, x + xo, ones), sx[b], dw, dx[b], acc0);
+            if (TColumns.Count > 1)
             {
-                byte* wb = w + (b * WBytes);
-                Prefetch(next + (b * TileRows * WBytes));
-                var dw = HalfBits.ToSingle(Avx2.GatherVector256((int*)wb, offsets, 1).AsUInt32());
-                var w0 = Nibbles256(wb, low);
-                var w1 = Nibbles256(wb + rb, low);
-                var w2 = Nibbles256(wb + (2 * rb), low);
-                var w3 = Nibbles256(wb + (3 * rb), low);
-                var w4 = Nibbles256(wb + (4 * rb), low);
-                var w5 = Nibbles256(wb + (5 * rb), low);
-                var w6 = Nibbles256(wb + (6 * rb), low);
-                var w7 = Nibbles256(wb + (7 * rb), low);
-                long xo = b * XBytes;
-                acc0 = Fma(Sums256(w0, w1, w2, w3, w4, w5, w6, w7, x + xo, ones), sx[b], dw, dx[b], acc0);
-                if (TColumns.Count > 1)
-                {
-                    acc1 = Fma(Sums256(w0, w1, w2, w3, w4, w5, w6, w7, x1 + xo, ones), sx[blocks + b], dw, dx[blocks + b], acc1);
-                    acc2 = Fma(Sums256(w0, w1, w2, w3, w4, w5, w6, w7, x2 + xo, ones), sx[(2 * blocks) + b], dw, dx[(2 * blocks) + b], acc2);
-                    acc3 = Fma(Sums256(w0, w1, w2, w3, w4, w5, w6, w7, x3 + xo, ones), sx[(3 * blocks) + b], dw, dx[(3 * blocks) + b], acc3);
-                }
+                acc1 = Fma(Sums256(w0, w1, w2, w3, w4, w5, w6, w7, x1 + xo, ones), sx[blocks + b], dw, dx[blocks + b], acc1);
+                acc2 = Fma(Sums256(w0, w1, w2, w3, w4, w5, w6, w7, x2 + xo, ones), sx[(2 * blocks) + b], dw, dx[(2 * blocks) + b], acc2);
+                acc3 = Fma(Sums256(w0, w1, w2, w3, w4, w5, w6, w7, x3 + xo, ones), sx[(3 * blocks) + b], dw, dx[(3 * blocks) + b], acc3);
             }
         }
 
@@ -182,6 +156,102 @@ internal static unsafe class Q4_0SequentialTiles
             acc2.Store(y + (2 * yStride));
             acc3.Store(y + (3 * yStride));
         }
+    }
+
+    /// <summary>
+    /// <see cref="Tile{TColumns}"/> at 512 bits. Rows r..r+3 (and r+4..r+7) sit one per 128-bit lane: their low nibbles
+    /// against the block's first 16 activations broadcast to every lane, their high nibbles against the last 16, so a
+    /// row's products stay in its own lane and are summed there without moving across lanes: the byte pairs in 16 bits,
+    /// low plus high half, then in 32 bits; the two quads of rows are packed into one register (16-bit words again:
+    /// each sum of 8 products is at most 8 · 15 · 127 &lt; 2^15) and summed in pairs twice more. The float lanes end up holding
+    /// rows [0, 4, 1, 5, 2, 6, 3, 7], the scales are gathered in that order and the outputs put back in row order once
+    /// per tile.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile512<TColumns>(
+        byte* w, int rb, int blocks, byte* x, long xStride, float* dx, int* sx, float* y, long yStride, byte* next)
+        where TColumns : struct, ITileExtent
+    {
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        long xs = xStride;
+        nint r1 = rb, r2 = 2 * r1, r3 = 3 * r1, r4 = 4 * r1;
+        var low = Vector512.Create((byte)0x0F);
+        var ones = Vector512.Create((short)1);
+        for (byte* end = w + (blocks * WBytes); w < end; w += WBytes, next += TileRows * WBytes, x += XBytes, dx++, sx++)
+        {
+            Prefetch(next);
+            var dw = Scales(w, r1, r2, r3, r4);
+            var q03 = Quad(w + 2, r1, r2, r3);
+            var q47 = Quad(w + r4 + 2, r1, r2, r3);
+            var lo03 = q03 & low;
+            var hi03 = Avx512BW.ShiftRightLogical(q03.AsUInt16(), 4).AsByte() & low;
+            var lo47 = q47 & low;
+            var hi47 = Avx512BW.ShiftRightLogical(q47.AsUInt16(), 4).AsByte() & low;
+            acc0 = Fma(Sums512(lo03, hi03, lo47, hi47, x, ones), *sx, dw, *dx, acc0);
+            if (TColumns.Count > 1)
+            {
+                acc1 = Fma(Sums512(lo03, hi03, lo47, hi47, x + xs, ones), sx[blocks], dw, dx[blocks], acc1);
+                acc2 = Fma(Sums512(lo03, hi03, lo47, hi47, x + (2 * xs), ones), sx[2 * blocks], dw, dx[2 * blocks], acc2);
+                acc3 = Fma(Sums512(lo03, hi03, lo47, hi47, x + (3 * xs), ones), sx[3 * blocks], dw, dx[3 * blocks], acc3);
+            }
+        }
+
+        // Lane j holds row [0, 4, 1, 5, 2, 6, 3, 7][j]; row i is in lane [0, 2, 4, 6, 1, 3, 5, 7][i].
+        var rowOrder = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+        Avx2.PermuteVar8x32(acc0, rowOrder).Store(y);
+        if (TColumns.Count > 1)
+        {
+            Avx2.PermuteVar8x32(acc1, rowOrder).Store(y + yStride);
+            Avx2.PermuteVar8x32(acc2, rowOrder).Store(y + (2 * yStride));
+            Avx2.PermuteVar8x32(acc3, rowOrder).Store(y + (3 * yStride));
+        }
+    }
+
+    /// <summary>16 bytes at <paramref name="p"/>, + <paramref name="r1"/>, + <paramref name="r2"/>, + <paramref name="r3"/> in 128-bit lanes 0-3.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> Quad(byte* p, nint r1, nint r2, nint r3)
+    {
+        var q = Avx512F.InsertVector128(Avx512F.BroadcastVector128ToVector512((int*)p).AsByte(), Vector128.Load(p + r1), 1);
+        q = Avx512F.InsertVector128(q, Vector128.Load(p + r2), 2);
+        return Avx512F.InsertVector128(q, Vector128.Load(p + r3), 3);
+    }
+
+    /// <summary>
+    /// The 8 rows' block scales (halves at <paramref name="wb"/> + k · <paramref name="r1"/>) as floats, rows in lanes
+    /// [0, 4, 1, 5, 2, 6, 3, 7]: each row's first 4 bytes broadcast and blended into its lane (a gather costs more here).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Scales(byte* wb, nint r1, nint r2, nint r3, nint r4)
+    {
+        byte* w4 = wb + r4;
+        var d = Avx2.Blend(Vector256.Create(*(int*)wb), Vector256.Create(*(int*)w4), 0b0000_0010);
+        d = Avx2.Blend(d, Vector256.Create(*(int*)(wb + r1)), 0b0000_0100);
+        d = Avx2.Blend(d, Vector256.Create(*(int*)(w4 + r1)), 0b0000_1000);
+        d = Avx2.Blend(d, Vector256.Create(*(int*)(wb + r2)), 0b0001_0000);
+        d = Avx2.Blend(d, Vector256.Create(*(int*)(w4 + r2)), 0b0010_0000);
+        d = Avx2.Blend(d, Vector256.Create(*(int*)(wb + r3)), 0b0100_0000);
+        d = Avx2.Blend(d, Vector256.Create(*(int*)(w4 + r3)), 0b1000_0000);
+
+        // The half in bits 16-31, then arithmetically down by 3: sign in bits 28-31, exponent and mantissa in 13-27; bit
+        // 31 and bits 13-27 are 2^-112 times the half, and the multiply by 2^112 is exact (HalfBits.Load16's steps).
+        var bits = Avx2.ShiftRightArithmetic(d << 16, 3);
+        return (bits & Vector256.Create(unchecked((int)0x8FFFE000))).AsSingle() * Vector256.Create(5.192297e33f);
+    }
+
+    /// <summary>
+    /// Σ nibble · x for 8 rows (nibbles from <see cref="Tile512{TColumns}"/>, a row per 128-bit lane in each quad), in the
+    /// lane order [0, 4, 1, 5, 2, 6, 3, 7].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Sums512(Vector512<byte> lo03, Vector512<byte> hi03, Vector512<byte> lo47, Vector512<byte> hi47, byte* xb, Vector512<short> ones)
+    {
+        var xl = Avx512F.BroadcastVector128ToVector512((int*)(xb + 2)).AsSByte();
+        var xh = Avx512F.BroadcastVector128ToVector512((int*)(xb + 18)).AsSByte();
+        var s03 = MatVec.Widen(MatVec.MulAdd(lo03, xl) + MatVec.MulAdd(hi03, xh), ones); // lane i: row i, 4 sums of 8 products
+        var s47 = MatVec.Widen(MatVec.MulAdd(lo47, xl) + MatVec.MulAdd(hi47, xh), ones);
+        var t = MatVec.Widen(Avx512BW.PackSignedSaturate(s03, s47), ones); // lane i: rows i, i, i+4, i+4 (16 products each)
+        var s = t + Avx512F.Shuffle(t, 0xB1); // rows i, i, i+4, i+4 whole
+        return Avx512F.ConvertToVector256Int32(s.AsInt64()); // the low half of each pair: rows 0, 4, 1, 5, 2, 6, 3, 7
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -196,37 +266,6 @@ internal static unsafe class Q4_0SequentialTiles
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Fma(Vector256<int> sums, int eightSumX, Vector256<float> dw, float dx, Vector256<float> acc) =>
         Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sums - Vector256.Create(eightSumX)), dw * Vector256.Create(dx), acc);
-
-    /// <summary>The nibbles of rows 2p and 2p + 1 as [low 2p, high 2p, low 2p+1, high 2p+1] (128 bits each).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<byte> Nibbles512(byte* wb, int rb, int pair, Vector512<ulong> spread, Vector512<ushort> shifts, Vector512<byte> low)
-    {
-        var q = Vector256.Create(Vector128.Load(wb + (2 * pair * rb) + 2), Vector128.Load(wb + (((2 * pair) + 1) * rb) + 2));
-        var twice = Avx512F.PermuteVar8x64(q.ToVector512Unsafe().AsUInt64(), spread); // [q 2p, q 2p, q 2p+1, q 2p+1]
-        return Avx512BW.ShiftRightLogicalVariable(twice.AsUInt16(), shifts).AsByte() & low;
-    }
-
-    /// <summary>
-    /// Σ nibble · x for rows r..r+7 (nibble registers from <see cref="Nibbles512"/>), row r in lane r. The byte
-    /// products are summed in 16 bits while a lane holds at most 8 of them (|Σ| ≤ 8 · 2 · 15 · 127 &lt; 2^15), by
-    /// two rounds of even-plus-odd lane pairs, then widened once.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Sums512(
-        Vector512<byte> w0, Vector512<byte> w1, Vector512<byte> w2, Vector512<byte> w3, byte* xb,
-        Vector512<short> even, Vector512<short> odd, Vector512<short> evenRows, Vector512<short> oddRows, Vector512<short> ones)
-    {
-        var xq = Avx512F.BroadcastVector256ToVector512((long*)(xb + 2)).AsSByte(); // [0-15, 16-31, 0-15, 16-31]
-        var m0 = MatVec.MulAdd(w0, xq); // rows 0, 1: 16 lanes each
-        var m1 = MatVec.MulAdd(w1, xq);
-        var m2 = MatVec.MulAdd(w2, xq);
-        var m3 = MatVec.MulAdd(w3, xq);
-        var a = Avx512BW.PermuteVar32x16x2(m0, even, m1) + Avx512BW.PermuteVar32x16x2(m0, odd, m1); // rows 0-3, 8 lanes each
-        var b = Avx512BW.PermuteVar32x16x2(m2, even, m3) + Avx512BW.PermuteVar32x16x2(m2, odd, m3); // rows 4-7
-        var c = Avx512BW.PermuteVar32x16x2(a, evenRows, b) + Avx512BW.PermuteVar32x16x2(a, oddRows, b); // row j in 2j, 2j+1, 2j+16, 2j+17
-        var d = MatVec.Widen(c, ones); // row j in lanes j and j + 8
-        return d.GetLower() + d.GetUpper();
-    }
 
     /// <summary>One row's 32 nibbles as [0-15 low, 16-31 high].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
