@@ -43,6 +43,37 @@ internal sealed record FakeRequest(IReadOnlyList<ChatMessage> Messages, ChatOpti
     public bool Bangla => Messages[1].Text.Contains("Write the alert in Bangla", StringComparison.Ordinal);
 
     public string Reference => Regex.Match(Messages[1].Text, @"REFERENCE ALERT[^\n]*\n(.*)\n\nWrite", RegexOptions.Singleline).Groups[1].Value;
+
+    /// <summary>
+    /// The FACTS object of the prompt, each fact by name in its order (a list's items each as a value of its own). Read
+    /// from the JSON rather than from <see cref="Literals"/>, which lists each distinct string once: a location that reads
+    /// the same as the time there would shift every later position.
+    /// </summary>
+    public List<(string Name, string Value)> Facts
+    {
+        get
+        {
+            string json = Regex.Match(Messages[1].Text, @"FACTS[^\n]*\n(.*?)\n\nREFERENCE ALERT", RegexOptions.Singleline).Groups[1].Value;
+            using var doc = System.Text.Json.JsonDocument.Parse(json);
+            var facts = new List<(string, string)>();
+            foreach (var p in doc.RootElement.EnumerateObject())
+            {
+                if (p.Value.ValueKind == System.Text.Json.JsonValueKind.Array)
+                {
+                    facts.AddRange(p.Value.EnumerateArray().Select(v => (p.Name, v.GetString()!)));
+                }
+                else
+                {
+                    facts.Add((p.Name, p.Value.GetString()!));
+                }
+            }
+
+            return facts;
+        }
+    }
+
+    /// <summary>The value of the fact <paramref name="name"/>.</summary>
+    public string Fact(string name) => Facts.First(f => f.Name == name).Value;
 }
 
 /// <summary>Model behaviours the phraser must survive.</summary>
@@ -51,10 +82,10 @@ internal static class Models
     /// <summary>A correct rewording: the facts as literals in a different frame than the template.</summary>
     public static string GoodPhrasing(FakeRequest r)
     {
-        string[] l = r.Literals;
-        // literals: label, location, time, then slots in catalogue order (the action among them), then policy phrases
-        string label = l[0], location = l[1], time = l[2];
-        var rest = l.Skip(3).ToList();
+        // facts: alert type, label, location, time, then slots in catalogue order (the action among them), then policy phrases
+        var facts = r.Facts;
+        string label = r.Fact("severity_label"), location = r.Fact("location"), time = r.Fact("time");
+        var rest = facts.Where(f => f.Name is not ("alert_type" or "severity_label" or "location" or "time")).Select(f => f.Value).ToList();
         return r.Bangla
             ? $"{label}। ঘটনাস্থল: {location}। সময়: {time}। {string.Join("। ", rest)}।"
             : $"{label}. Location: {location}. Time: {time}. {string.Join(". ", rest)}.";
@@ -66,7 +97,6 @@ internal static class Models
     public static FakeChatClient ChangesANumber() => FakeChatClient.Answering(r =>
     {
         string good = GoodPhrasing(r);
-        string location = r.Literals[1];
         string[] numeric = [.. r.Literals.Skip(2).Where(s => s.Any(char.IsDigit) && !IsId(s, r))];
         string target = numeric[^1];
         int i = target.IndexOf(target.First(char.IsDigit));
@@ -77,7 +107,7 @@ internal static class Models
         return good[..at] + replacement + good[(at + target.Length)..];
     });
 
-    private static bool IsId(string literal, FakeRequest r) => Regex.IsMatch(literal, "^[A-Za-z0-9][A-Za-z0-9._:/#-]*$") || literal == r.Literals[1];
+    private static bool IsId(string literal, FakeRequest r) => Regex.IsMatch(literal, "^[A-Za-z0-9][A-Za-z0-9._:/#-]*$") || literal == r.Fact("location");
 
     /// <summary>Correct, plus an invented fact.</summary>
     public static FakeChatClient InventsAFact(string english = " 5 people are injured.", string bangla = " ৫ জন আহত হয়েছেন।") =>

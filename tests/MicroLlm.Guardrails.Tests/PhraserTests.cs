@@ -220,4 +220,19 @@ public class PhraserTests
         Assert.Throws<ArgumentException>(() => new AlertPhraser(null, new AlertPhraserOptions { Languages = [] }));
         Assert.Throws<ArgumentException>(() => new AlertPhraser(null, new AlertPhraserOptions { MaxRetries = -1 }));
     }
+
+    [TestCase("2:05 PM")]
+    [TestCase("দুপুর ২টা ৫ মিনিট")]
+    [TestCase("অতি জরুরি সতর্কতা")]
+    public async Task AGoodModelIsAcceptedWhenTheLocationReadsLikeAnotherFact(string location)
+    {
+        // The location equals the time (or the Bangla severity label) as written in one language, so the required
+        // literals, each distinct string once, have one entry fewer; the test model reads the facts, not their positions.
+        var ev = AlertEvent.Parse($$"""{ "type": "fire", "severity": "critical", "location": "{{location}}", "time": "2026-11-22T14:05:00+06:00", "sensor": "SMK-B3-07", "units": 3, "action": "evacuate" }""");
+        var client = Models.Good();
+        var result = await new AlertPhraser(client).PhraseAsync(ev);
+        Assert.That(result.Source, Is.EqualTo(AlertTextSource.Model), string.Join("\n", result.Audit.Attempts.SelectMany(a => a.Verification?.Failures ?? [])));
+        Assert.That(result.English, Does.Contain($"Location: {location}. Time: 2:05 PM."));
+        Assert.That(result.Bangla, Does.Contain($"ঘটনাস্থল: {location}। সময়: দুপুর ২টা ৫ মিনিট।"));
+    }
 }
