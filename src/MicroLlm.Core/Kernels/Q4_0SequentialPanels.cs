@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 namespace MicroLlm.Kernels;
 
 /// <summary>
-/// Prefill form of <see cref="Q4_0SequentialTiles"/> at 512 bits: panels of 16 rows repacked (gathered) once per call
+/// Prefill form of <see cref="Q4_0SequentialTiles"/> at 512 bits: panels of 16 rows repacked (transposed) once per call
 /// into a per-thread buffer with one row per 32-bit lane, then multiplied with the batch's activation vectors 4 at a
 /// time. With a row in each lane, a block's 32 products of a row sum inside its own lane (byte multiply-adds against
 /// 4 activations broadcast to every lane), so no horizontal sums remain and each FMA serves 16 outputs.
@@ -64,13 +64,18 @@ internal static unsafe class Q4_0SequentialPanels
         return rowStart + (panels * PanelRows);
     }
 
-    /// <summary>16 rows' blocks into the panel layout: four gathers of nibble dwords and one of scales per block.</summary>
+    /// <summary>
+    /// 16 rows' blocks into the panel layout, without gathers: each block's nibble bytes of rows j, 4 + j, 8 + j, 12 + j
+    /// loaded into the four 128-bit lanes of one vector (j = 0-3), then transposed as 4 × 4 dwords inside each lane
+    /// (two rounds of unpacks), which leaves row 4i + j in lane i, position j: rows in order. The scales are broadcast
+    /// and blended into their lanes, 8 rows at a time.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Repack(byte* w, int rb, int blocks, byte* panel)
     {
-        var rows = Vector256.Create(0, rb, 2 * rb, 3 * rb, 4 * rb, 5 * rb, 6 * rb, 7 * rb);
-        long upper = 8L * rb;
+        nint r1 = rb, r4 = 4 * r1, r8 = 8 * r1, r12 = 12 * r1;
 
-        // The next panel's bytes (contiguous, 288 per block step) fetched in order while this one is gathered.
+        // The next panel's bytes (contiguous, 288 per block step) fetched in order while this one is rearranged.
         byte* next = w + (PanelRows * (long)rb);
         for (int b = 0; b < blocks; b++, w += WBytes, next += PanelRows * WBytes, panel += PanelBlockBytes)
         {
@@ -79,18 +84,46 @@ internal static unsafe class Q4_0SequentialPanels
             Sse.Prefetch0(next + 128);
             Sse.Prefetch0(next + 192);
             Sse.Prefetch0(next + 256);
-            Gather16(w + 2, upper, rows).Store((int*)panel);
-            Gather16(w + 6, upper, rows).Store((int*)(panel + 64));
-            Gather16(w + 10, upper, rows).Store((int*)(panel + 128));
-            Gather16(w + 14, upper, rows).Store((int*)(panel + 192));
-            HalfBits.ToSingle(Gather16(w, upper, rows).AsUInt32()).Store((float*)(panel + 256));
+            byte* q = w + 2;
+            var z0 = Lanes(q, r4, r8, r12);
+            var z1 = Lanes(q + r1, r4, r8, r12);
+            var z2 = Lanes(q + (2 * r1), r4, r8, r12);
+            var z3 = Lanes(q + (3 * r1), r4, r8, r12);
+            var t0 = Avx512F.UnpackLow(z0, z1).AsInt64();  // per lane: [a0, b0, a1, b1]
+            var t1 = Avx512F.UnpackHigh(z0, z1).AsInt64(); // [a2, b2, a3, b3]
+            var t2 = Avx512F.UnpackLow(z2, z3).AsInt64();  // [c0, d0, c1, d1]
+            var t3 = Avx512F.UnpackHigh(z2, z3).AsInt64(); // [c2, d2, c3, d3]
+            Avx512F.UnpackLow(t0, t2).Store((long*)panel);          // [a0, b0, c0, d0]: dword 0 of rows 4i..4i+3
+            Avx512F.UnpackHigh(t0, t2).Store((long*)(panel + 64));  // dword 1
+            Avx512F.UnpackLow(t1, t3).Store((long*)(panel + 128));  // dword 2
+            Avx512F.UnpackHigh(t1, t3).Store((long*)(panel + 192)); // dword 3
+            Scales8(w, r1).Store((float*)(panel + 256));
+            Scales8(w + r8, r1).Store((float*)(panel + 288));
         }
     }
 
-    /// <summary>The 32-bit words at <paramref name="p"/> in 16 rows (the second 8 <paramref name="upper"/> bytes on).</summary>
+    /// <summary>16 bytes at <paramref name="p"/>, + <paramref name="r4"/>, + <paramref name="r8"/>, + <paramref name="r12"/> in 128-bit lanes 0-3.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> Gather16(byte* p, long upper, Vector256<int> rows) =>
-        Vector512.Create(Avx2.GatherVector256((int*)p, rows, 1), Avx2.GatherVector256((int*)(p + upper), rows, 1));
+    private static Vector512<int> Lanes(byte* p, nint r4, nint r8, nint r12)
+    {
+        var z = Avx512F.InsertVector128(Avx512F.BroadcastVector128ToVector512((int*)p), Vector128.Load((int*)(p + r4)), 1);
+        z = Avx512F.InsertVector128(z, Vector128.Load((int*)(p + r8)), 2);
+        return Avx512F.InsertVector128(z, Vector128.Load((int*)(p + r12)), 3);
+    }
+
+    /// <summary>The block scales of rows 0-7 (from <paramref name="w"/>, <paramref name="r1"/> bytes apart) as floats, in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Scales8(byte* w, nint r1)
+    {
+        var d = Avx2.Blend(Vector256.Create(*(int*)w), Vector256.Create(*(int*)(w + r1)), 0b0000_0010);
+        d = Avx2.Blend(d, Vector256.Create(*(int*)(w + (2 * r1))), 0b0000_0100);
+        d = Avx2.Blend(d, Vector256.Create(*(int*)(w + (3 * r1))), 0b0000_1000);
+        d = Avx2.Blend(d, Vector256.Create(*(int*)(w + (4 * r1))), 0b0001_0000);
+        d = Avx2.Blend(d, Vector256.Create(*(int*)(w + (5 * r1))), 0b0010_0000);
+        d = Avx2.Blend(d, Vector256.Create(*(int*)(w + (6 * r1))), 0b0100_0000);
+        d = Avx2.Blend(d, Vector256.Create(*(int*)(w + (7 * r1))), 0b1000_0000);
+        return HalfBits.ToSingle(d.AsUInt32());
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Panel<TColumns>(byte* panel, int blocks, byte* x, long xStride, float* dx, int* sx, int perVector, float* y, long yStride)
