@@ -336,11 +336,15 @@ internal sealed class TransformerState
     }
 
     /// <summary>
-    /// <see cref="Attention"/> for tokens at <paramref name="position"/>.. (<paramref name="n"/> of them), every
-    /// (token, head) pair an item of the compute pool: each head's output is one thread's work in the same order.
+    /// <see cref="Attention"/> for tokens at <paramref name="position"/>.. (<paramref name="n"/> of them), as items of
+    /// the compute pool: a KV head's query heads for a run of tokens (<see cref="F16Attention.Group"/>, which widens
+    /// the cells once per item), the runs with the most cells first; each head's output is one thread's work in the
+    /// same order, whatever the split.
     /// </summary>
     private unsafe void ParallelAttention(int layer, int position, int n, ReadOnlySpan<float> q, Span<float> output)
     {
+        int threads = ComputePool.ForThreads(_model.ThreadCount).ThreadCount;
+        int run = Math.Clamp(n * _c.KvHeadCount / (16 * threads), 1, n);
         fixed (Half* keys = _keyCache[layer])
         fixed (Half* values = _valueCache[layer])
         fixed (float* qp = q)
@@ -353,7 +357,10 @@ internal sealed class TransformerState
                 Q = qp,
                 Output = op,
                 Position = position,
-                Heads = _c.HeadCount,
+                Tokens = n,
+                Run = run,
+                Runs = (n + run - 1) / run,
+                KvHeads = _c.KvHeadCount,
                 Group = _c.HeadCount / _c.KvHeadCount,
                 HeadDimension = _c.HeadDimension,
                 QueryDimension = _c.QueryDimension,
@@ -362,7 +369,7 @@ internal sealed class TransformerState
                 Cap = _c.AttentionLogitSoftcap,
                 Scale = _c.SoftmaxScale,
             };
-            ComputePool.ForThreads(_model.ThreadCount).For(n * _c.HeadCount, 1, ref body);
+            ComputePool.ForThreads(_model.ThreadCount).For(body.Runs * _c.KvHeadCount, 1, ref body);
         }
     }
 
@@ -373,7 +380,10 @@ internal sealed class TransformerState
         public float* Q;
         public float* Output;
         public int Position;
-        public int Heads;
+        public int Tokens;
+        public int Run;
+        public int Runs;
+        public int KvHeads;
         public int Group;
         public int HeadDimension;
         public int QueryDimension;
@@ -386,11 +396,13 @@ internal sealed class TransformerState
         {
             for (int item = start; item < end; item++)
             {
-                int i = item / Heads, h = item % Heads, position = Position + i;
-                int first = Window > 0 ? Math.Max(0, position - Window + 1) : 0;
-                int kvOffset = h / Group * HeadDimension;
-                long at = ((long)i * QueryDimension) + (h * HeadDimension);
-                F16Attention.Head(Keys + kvOffset, Values + kvOffset, KvDimension, first, position, HeadDimension, Q + at, Output + at, Cap, Scale);
+                int first = (Runs - 1 - (item / KvHeads)) * Run, g = item % KvHeads;
+                int tokens = Math.Min(Run, Tokens - first);
+                int kvOffset = g * HeadDimension;
+                long at = ((long)first * QueryDimension) + ((long)g * Group * HeadDimension);
+                F16Attention.Group(
+                    Keys + kvOffset, Values + kvOffset, KvDimension, HeadDimension, Q + at, Output + at, QueryDimension,
+                    Group, Position + first, tokens, Window, Cap, Scale);
             }
         }
     }

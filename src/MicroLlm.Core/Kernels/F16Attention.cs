@@ -7,7 +7,8 @@ using MicroLlm.Numerics;
 namespace MicroLlm.Kernels;
 
 /// <summary>
-/// One query head against the F16 KV cache in the reference's arithmetic, with 512-bit vectors: the query rounded to
+/// Query heads against the F16 KV cache in the reference's arithmetic, with 512-bit vectors, a KV head's query heads
+/// and a run of tokens per call (its cells widened to floats once for all of them): each query rounded to
 /// F16; each score the 16-lane dot product of tinyBLAS (lane j accumulates elements 16c + j by FMA, lanes summed in
 /// <see cref="ReferenceMath.Reduce16"/>'s tree), optionally soft-capped, times the softmax scale;
 /// <see cref="ReferenceMath.SoftmaxVector512"/> (the bits of <see cref="ReferenceMath.Softmax"/>); probabilities rounded to F16 and accumulated into the values with cell t in
@@ -17,7 +18,7 @@ namespace MicroLlm.Kernels;
 /// The same operations, in the same order per output, as the scalar path in <c>TransformerState</c>; the vectors run
 /// across the head's elements (for the values) or a key's 16 lanes (for the scores), never across a sum. Halves are
 /// widened exactly (infinities and NaNs included). Scratch is per thread, grown once, so threads of a
-/// <see cref="ComputePool"/> can each take heads.
+/// <see cref="ComputePool"/> can each take groups.
 /// </remarks>
 internal static unsafe class F16Attention
 {
@@ -30,15 +31,71 @@ internal static unsafe class F16Attention
     [ThreadStatic]
     private static Half[]? t_halves;
 
+    [ThreadStatic]
+    private static byte[]? t_cells;
+
     /// <summary>Whether <paramref name="width"/> and <paramref name="headDimension"/> have this path.</summary>
     public static bool Supports(KernelWidth width, int headDimension) =>
         width == KernelWidth.Vector512 && headDimension % 16 == 0 && headDimension <= 1024;
 
     /// <summary>
-    /// <c>output = softmax(scale · cap(K q)) V</c> over cache cells <paramref name="first"/>..<paramref name="position"/>;
-    /// cell t of this head starts at <c>keys + t * kvStride</c> (and <c>values + t * kvStride</c>).
+    /// <c>output = softmax(scale · cap(K q)) V</c> for <paramref name="tokens"/> consecutive query tokens (the first at
+    /// <paramref name="position"/>) and <paramref name="heads"/> query heads that share one KV head: cell t of that
+    /// head starts at <c>keys + t * kvStride</c> (and <c>values + t * kvStride</c>); token i's query of head j at
+    /// <c>q + i * queryStride + j * headDim</c>, its output likewise. Each token sees cells
+    /// max(0, its position − <paramref name="window"/> + 1) (0 without a window) to its position.
     /// </summary>
-    public static void Head(Half* keys, Half* values, int kvStride, int first, int position, int headDim, float* q, float* output, float cap, float scale)
+    /// <remarks>
+    /// The cells the tokens see are widened to floats once, into this thread's scratch, for every head and token of
+    /// the call; each output is then computed as <see cref="Head"/> describes, in the same order.
+    /// </remarks>
+    public static void Group(
+        Half* keys, Half* values, int kvStride, int headDim, float* q, float* output, int queryStride,
+        int heads, int position, int tokens, int window, float cap, float scale)
+    {
+        int last = position + tokens - 1;
+        int from = window > 0 ? Math.Max(0, position - window + 1) : 0;
+        long cellFloats = (long)(last - from + 1) * headDim;
+        float* cells = (float*)ThreadScratch.Bytes(ref t_cells, 2 * cellFloats * sizeof(float), (int)Math.Min(int.MaxValue / 2, 4 * cellFloats * sizeof(float)));
+        float* keyFloats = cells, valueFloats = cells + cellFloats;
+        int chunks = headDim / 16;
+        for (int t = from; t <= last; t++)
+        {
+            ushort* k = (ushort*)(keys + ((long)t * kvStride));
+            ushort* v = (ushort*)(values + ((long)t * kvStride));
+            float* kf = keyFloats + ((long)(t - from) * headDim);
+            float* vf = valueFloats + ((long)(t - from) * headDim);
+            for (int c = 0; c < chunks; c++)
+            {
+                Widen(k + (16 * c)).Store(kf + (16 * c));
+                Widen(v + (16 * c)).Store(vf + (16 * c));
+            }
+        }
+
+        // Cell t's floats at (t - from) * headDim.
+        keyFloats -= (long)from * headDim;
+        valueFloats -= (long)from * headDim;
+        for (int i = 0; i < tokens; i++)
+        {
+            int p = position + i;
+            int first = window > 0 ? Math.Max(0, p - window + 1) : 0;
+            for (int h = 0; h < heads; h++)
+            {
+                long at = ((long)i * queryStride) + ((long)h * headDim);
+                Head(keyFloats, valueFloats, first, p, headDim, q + at, output + at, cap, scale);
+            }
+        }
+    }
+
+    /// <summary>
+    /// One head over widened cells: cell t's key at <c>keys + t * headDim</c>, its value at <c>values + t * headDim</c>;
+    /// the query rounded to F16, each score the 16-lane FMA chain over the key and <see cref="ReferenceMath.Reduce16"/>'s
+    /// tree, soft-capped if <paramref name="cap"/> &gt; 0, times <paramref name="scale"/>;
+    /// <see cref="ReferenceMath.SoftmaxVector512"/>; the probabilities rounded to F16; lane L of each output element
+    /// the FMA chain over cells t ≡ L (mod 16) in increasing t (kept in registers, four vectors of the head at a time),
+    /// the 16 lanes summed in the same tree.
+    /// </summary>
+    private static void Head(float* keys, float* values, int first, int position, int headDim, float* q, float* output, float cap, float scale)
     {
         int cells = position + 1;
         float[] scoreBuffer = t_scores is { } s && s.Length >= cells ? s : (t_scores = new float[Math.Max(cells, 256) * 2]);
@@ -58,11 +115,11 @@ internal static unsafe class F16Attention
         {
             for (int t = first; t <= position; t++)
             {
-                ushort* k = (ushort*)(keys + ((long)t * kvStride));
+                float* k = keys + ((long)t * headDim);
                 var sum = Vector512<float>.Zero;
                 for (int c = 0; c < chunks; c++)
                 {
-                    sum = Vector512.FusedMultiplyAdd(Widen(k + (16 * c)), Vector512.Load(qr + (16 * c)), sum);
+                    sum = Vector512.FusedMultiplyAdd(Vector512.Load(k + (16 * c)), Vector512.Load(qr + (16 * c)), sum);
                 }
 
                 float score = MatVec.Sum(sum);
@@ -81,15 +138,43 @@ internal static unsafe class F16Attention
             TensorPrimitives.ConvertToHalf(live, halves.AsSpan(0, live.Length));
             TensorPrimitives.ConvertToSingle(halves.AsSpan(0, live.Length), live);
 
-            new Span<float>(acc, 16 * headDim).Clear();
-            for (int t = first; t <= position; t++)
+            // Lane L: cells t = L (mod 16) in increasing t, as the reference's 16-lane accumulation over the cells.
+            for (int lane = 0; lane < 16; lane++)
             {
-                var p = Vector512.Create(scores[t]);
-                ushort* v = (ushort*)(values + ((long)t * kvStride));
-                float* lane = acc + ((t & 15) * headDim);
-                for (int c = 0; c < chunks; c++)
+                int t0 = first + ((lane - first) & 15);
+                float* row = acc + (lane * headDim);
+                int c = 0;
+                for (; c + 4 <= chunks; c += 4)
                 {
-                    Vector512.FusedMultiplyAdd(p, Widen(v + (16 * c)), Vector512.Load(lane + (16 * c))).Store(lane + (16 * c));
+                    var a0 = Vector512<float>.Zero;
+                    var a1 = Vector512<float>.Zero;
+                    var a2 = Vector512<float>.Zero;
+                    var a3 = Vector512<float>.Zero;
+                    for (int t = t0; t <= position; t += 16)
+                    {
+                        var p = Vector512.Create(scores[t]);
+                        float* v = values + ((long)t * headDim) + (16 * c);
+                        a0 = Vector512.FusedMultiplyAdd(p, Vector512.Load(v), a0);
+                        a1 = Vector512.FusedMultiplyAdd(p, Vector512.Load(v + 16), a1);
+                        a2 = Vector512.FusedMultiplyAdd(p, Vector512.Load(v + 32), a2);
+                        a3 = Vector512.FusedMultiplyAdd(p, Vector512.Load(v + 48), a3);
+                    }
+
+                    a0.Store(row + (16 * c));
+                    a1.Store(row + (16 * c) + 16);
+                    a2.Store(row + (16 * c) + 32);
+                    a3.Store(row + (16 * c) + 48);
+                }
+
+                for (; c < chunks; c++)
+                {
+                    var a0 = Vector512<float>.Zero;
+                    for (int t = t0; t <= position; t += 16)
+                    {
+                        a0 = Vector512.FusedMultiplyAdd(Vector512.Create(scores[t]), Vector512.Load(values + ((long)t * headDim) + (16 * c)), a0);
+                    }
+
+                    a0.Store(row + (16 * c));
                 }
             }
 
