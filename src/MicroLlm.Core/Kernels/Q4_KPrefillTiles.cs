@@ -20,7 +20,9 @@ namespace MicroLlm.Kernels;
 /// computed in a pass of their own (4 vectors per zmm), before the main one; tiles only reorder work across outputs.</para>
 /// <para>Per call, the batch's activations are laid out once: in pairs of vectors (per block: for each group of 32 the
 /// two vectors' codes side by side, then their scales as 8 + 8 floats) and in quads (per block: each vector's 8 sums of
-/// 32 codes as 16-bit integers, then its negated scale as 4 floats).</para>
+/// 32 codes as 16-bit integers, then its negated scale as 4 floats). Each row is unpacked once per tile into a
+/// per-thread panel (codes split from their nibbles, scales and minimums widened, d and dmin as floats), which the
+/// minimums' pass and the tiles, each running over the row once per 4 or 8 vectors, only load.</para>
 /// </remarks>
 internal static unsafe class Q4_KPrefillTiles
 {
@@ -28,6 +30,10 @@ internal static unsafe class Q4_KPrefillTiles
     public const int TileRows = 2;
 
     private const int WBytes = Q4_KDot.WBytes, XBytes = Q4_KDot.XBytes, PairBlockBytes = 576, QuadBlockBytes = 128;
+
+    // Row panel, per super-block: the 8 groups' codes (32 bytes each), their 8 scales as 16-bit integers, d and dmin as
+    // floats, then the 8 minimums as 16-bit integers four times over (one per vector of a quad).
+    private const int PanelBlockBytes = 352, ScalesAt = 256, DAt = 272, DminAt = 276, MinsAt = 288;
 
     [ThreadStatic]
     private static byte[]? t_buffer;
@@ -46,21 +52,30 @@ internal static unsafe class Q4_KPrefillTiles
     {
         int pairs = (count + 1) / 2, quads = (count + 3) / 4;
         long pairStride = (long)blocks * PairBlockBytes, quadStride = (long)blocks * QuadBlockBytes;
-        long pairBytes = pairs * pairStride, quadBytes = quads * quadStride;
+        long pairBytes = pairs * pairStride, quadBytes = quads * quadStride, rowPanelBytes = (long)blocks * PanelBlockBytes;
         long minimumBytes = (long)TileRows * quads * 4 * sizeof(float);
-        byte* xPairs = ThreadScratch.Bytes(ref t_buffer, pairBytes + quadBytes + minimumBytes + 64);
+        byte* xPairs = ThreadScratch.Bytes(ref t_buffer, pairBytes + quadBytes + (TileRows * rowPanelBytes) + minimumBytes + 64);
         byte* xQuads = xPairs + pairBytes;
-        float* minimums = (float*)(xQuads + quadBytes);
+        byte* panel = xQuads + quadBytes;
+        float* minimums = (float*)(panel + (TileRows * rowPanelBytes));
         PackActivations(x, xStride, count, blocks, xPairs, xQuads);
         for (int r = rowStart; r < rowEnd; r += TileRows)
         {
             int rows = Math.Min(TileRows, rowEnd - r);
-            byte* w = weights + (r * rowBytes);
             for (int i = 0; i < rows; i++)
             {
-                for (int q = 0; q < quads; q++)
+                byte* rowPanel = panel + (i * rowPanelBytes);
+                PackRow(weights + ((r + i) * rowBytes), blocks, rowPanel);
+                float* sums = minimums + (i * quads * 4);
+                int q = 0;
+                for (; q + 4 <= quads; q += 4)
                 {
-                    Minimums(w + (i * rowBytes), blocks, xQuads + (q * quadStride), minimums + (((i * quads) + q) * 4));
+                    Minimums<Extent4>(rowPanel, blocks, xQuads + (q * quadStride), quadStride, sums + (q * 4));
+                }
+
+                for (; q < quads; q++)
+                {
+                    Minimums<Extent1>(rowPanel, blocks, xQuads + (q * quadStride), quadStride, sums + (q * 4));
                 }
             }
 
@@ -72,13 +87,40 @@ internal static unsafe class Q4_KPrefillTiles
                 float* mt = minimums + t;
                 if (rows == 2)
                 {
-                    Columns<Extent2>(w, rowBytes, blocks, xt, pairStride, columns, mt, quads * 4, yt, yStride);
+                    Columns<Extent2>(panel, rowPanelBytes, blocks, xt, pairStride, columns, mt, quads * 4, yt, yStride);
                 }
                 else
                 {
-                    Columns<Extent1>(w, rowBytes, blocks, xt, pairStride, columns, mt, quads * 4, yt, yStride);
+                    Columns<Extent1>(panel, rowPanelBytes, blocks, xt, pairStride, columns, mt, quads * 4, yt, yStride);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// One row into its panel: per super-block the 8 groups' codes split from their nibbles, the 6-bit scales and
+    /// minimums unpacked (the minimums widened to 16 bits, four copies for a quad of vectors), d and dmin as floats, so
+    /// that the tiles and the minimums' pass, which run over the row once per 8 or 4 vectors, only load.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackRow(byte* w, int blocks, byte* panel)
+    {
+        byte* sm = stackalloc byte[16];
+        var low = Vector256.Create((byte)0x0F);
+        for (int b = 0; b < blocks; b++, w += WBytes, panel += PanelBlockBytes)
+        {
+            for (int g = 0; g < 4; g++)
+            {
+                var q = Vector256.Load(w + 16 + (32 * g));
+                Vector256.Store(q & low, panel + (64 * g));
+                Vector256.Store((q >>> 4) & low, panel + (64 * g) + 32);
+            }
+
+            Q4_KDot.Unpack(w + 4, sm);
+            Vector128.Store(Vector128.WidenLower(Vector128.Load(sm)).AsInt16(), (short*)(panel + ScalesAt));
+            *(float*)(panel + DAt) = HalfBits.ToSingle(*(ushort*)w);
+            *(float*)(panel + DminAt) = HalfBits.ToSingle(*(ushort*)(w + 2));
+            Vector512.Store(Avx512BW.ConvertToVector512Int16(Vector256.Create(*(ulong*)(sm + 8)).AsByte()), (short*)(panel + MinsAt)); // 4 × min0..min7
         }
     }
 
@@ -139,39 +181,56 @@ internal static unsafe class Q4_KPrefillTiles
     }
 
     /// <summary>
-    /// One row's minimums against a quad of vectors: lane 4v + m is vector v's lane m of
-    /// <see cref="Q4_KDot.Minimums128"/> (<c>min_2m · bsum(2m) + min_2m+1 · bsum(2m+1)</c>, one 16-bit multiply-add on
-    /// the 32-element sums), accumulated by the same FMA; each vector's four lanes summed into <paramref name="sums"/>.
+    /// One row's minimums against <typeparamref name="TQuads"/> quads of vectors (<paramref name="quadStride"/> bytes
+    /// apart): lane 4v + m is vector v's lane m of <see cref="Q4_KDot.Minimums128"/> (<c>min_2m · bsum(2m) + min_2m+1 ·
+    /// bsum(2m+1)</c>, one 16-bit multiply-add on the 32-element sums), accumulated by the same FMA; each vector's four
+    /// lanes summed into <paramref name="sums"/> (4 per quad).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Minimums(byte* w, int blocks, byte* quad, float* sums)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Minimums<TQuads>(byte* rowPanel, int blocks, byte* quad, long quadStride, float* sums)
+        where TQuads : struct, ITileExtent
     {
-        byte* sm = stackalloc byte[16];
-        Vector512<float> acc = default;
-        for (int b = 0; b < blocks; b++, w += WBytes, quad += QuadBlockBytes)
+        Vector512<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        byte* q0 = quad, q1 = q0 + quadStride, q2 = q1 + quadStride, q3 = q2 + quadStride;
+        for (int b = 0; b < blocks; b++, rowPanel += PanelBlockBytes)
         {
-            Q4_KDot.Unpack(w + 4, sm);
-            var mins = Avx512BW.ConvertToVector512Int16(Vector256.Create(*(ulong*)(sm + 8)).AsByte()); // 4 × min0..min7
-            var products = MatVec.Widen(Vector512.Load((short*)quad), mins);
-            var dmin = Vector512.Create(HalfBits.ToSingle(*(ushort*)(w + 2)));
-            acc = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(products), Vector512.Load((float*)(quad + 64)) * dmin, acc);
+            long at = (long)b * QuadBlockBytes;
+            var mins = Vector512.Load((short*)(rowPanel + MinsAt));
+            var dmin = Vector512.Create(*(float*)(rowPanel + DminAt));
+            acc0 = MinimumsBlock(q0 + at, mins, dmin, acc0);
+            if (TQuads.Count > 1) acc1 = MinimumsBlock(q1 + at, mins, dmin, acc1);
+            if (TQuads.Count > 2) acc2 = MinimumsBlock(q2 + at, mins, dmin, acc2);
+            if (TQuads.Count > 3) acc3 = MinimumsBlock(q3 + at, mins, dmin, acc3);
         }
 
+        StoreMinimums(acc0, sums);
+        if (TQuads.Count > 1) StoreMinimums(acc1, sums + 4);
+        if (TQuads.Count > 2) StoreMinimums(acc2, sums + 8);
+        if (TQuads.Count > 3) StoreMinimums(acc3, sums + 12);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> MinimumsBlock(byte* quad, Vector512<short> mins, Vector512<float> dmin, Vector512<float> acc) =>
+        Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(MatVec.Widen(Vector512.Load((short*)quad), mins)), Vector512.Load((float*)(quad + 64)) * dmin, acc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreMinimums(Vector512<float> acc, float* sums)
+    {
         sums[0] = MatVec.Sum(acc.GetLower().GetLower());
         sums[1] = MatVec.Sum(acc.GetLower().GetUpper());
         sums[2] = MatVec.Sum(acc.GetUpper().GetLower());
         sums[3] = MatVec.Sum(acc.GetUpper().GetUpper());
     }
 
-    private static void Columns<TRows>(byte* w, long rowBytes, int blocks, byte* xPairs, long pairStride, int columns, float* minimums, int minimumStride, float* y, long yStride)
+    private static void Columns<TRows>(byte* panel, long rowPanelBytes, int blocks, byte* xPairs, long pairStride, int columns, float* minimums, int minimumStride, float* y, long yStride)
         where TRows : struct, ITileExtent
     {
         switch ((columns + 1) / 2)
         {
-            case 4: Tile<TRows, Extent4>(w, rowBytes, blocks, xPairs, pairStride, columns, minimums, minimumStride, y, yStride); break;
-            case 3: Tile<TRows, Extent3>(w, rowBytes, blocks, xPairs, pairStride, columns, minimums, minimumStride, y, yStride); break;
-            case 2: Tile<TRows, Extent2>(w, rowBytes, blocks, xPairs, pairStride, columns, minimums, minimumStride, y, yStride); break;
-            default: Tile<TRows, Extent1>(w, rowBytes, blocks, xPairs, pairStride, columns, minimums, minimumStride, y, yStride); break;
+            case 4: Tile<TRows, Extent4>(panel, rowPanelBytes, blocks, xPairs, pairStride, columns, minimums, minimumStride, y, yStride); break;
+            case 3: Tile<TRows, Extent3>(panel, rowPanelBytes, blocks, xPairs, pairStride, columns, minimums, minimumStride, y, yStride); break;
+            case 2: Tile<TRows, Extent2>(panel, rowPanelBytes, blocks, xPairs, pairStride, columns, minimums, minimumStride, y, yStride); break;
+            default: Tile<TRows, Extent1>(panel, rowPanelBytes, blocks, xPairs, pairStride, columns, minimums, minimumStride, y, yStride); break;
         }
     }
 
@@ -180,41 +239,35 @@ internal static unsafe class Q4_KPrefillTiles
     /// second vector only when <paramref name="columns"/> reaches it), every accumulator a local.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TRows, TPairs>(byte* w, long rowBytes, int blocks, byte* xPairs, long pairStride, int columns, float* minimums, int minimumStride, float* y, long yStride)
+    private static void Tile<TRows, TPairs>(byte* panel, long rowPanelBytes, int blocks, byte* xPairs, long pairStride, int columns, float* minimums, int minimumStride, float* y, long yStride)
         where TRows : struct, ITileExtent
         where TPairs : struct, ITileExtent
     {
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
-        byte* sm = stackalloc byte[16];
         for (int b = 0; b < blocks; b++)
         {
             byte* x0 = xPairs + ((long)b * PairBlockBytes), x1 = x0 + pairStride, x2 = x1 + pairStride, x3 = x2 + pairStride;
             for (int i = 0; i < TRows.Count; i++)
             {
-                byte* block = w + (i * rowBytes) + ((long)b * WBytes);
-                Q4_KDot.Unpack(block + 4, sm);
-                var low = Vector512.Create((byte)0x0F);
-                var q0 = Broadcast(block + 16);
-                var q1 = Broadcast(block + 48);
-                var q2 = Broadcast(block + 80);
-                var q3 = Broadcast(block + 112);
-                var c0 = q0 & low;
-                var c1 = (q0 >>> 4) & low;
-                var c2 = q1 & low;
-                var c3 = (q1 >>> 4) & low;
-                var c4 = q2 & low;
-                var c5 = (q2 >>> 4) & low;
-                var c6 = q3 & low;
-                var c7 = (q3 >>> 4) & low;
-                var s0 = Vector512.Create((short)sm[0]);
-                var s1 = Vector512.Create((short)sm[1]);
-                var s2 = Vector512.Create((short)sm[2]);
-                var s3 = Vector512.Create((short)sm[3]);
-                var s4 = Vector512.Create((short)sm[4]);
-                var s5 = Vector512.Create((short)sm[5]);
-                var s6 = Vector512.Create((short)sm[6]);
-                var s7 = Vector512.Create((short)sm[7]);
-                var d = Vector512.Create(HalfBits.ToSingle(*(ushort*)block));
+                byte* p = panel + (i * rowPanelBytes) + ((long)b * PanelBlockBytes);
+                var c0 = Broadcast(p + (0 * 32));
+                var c1 = Broadcast(p + (1 * 32));
+                var c2 = Broadcast(p + (2 * 32));
+                var c3 = Broadcast(p + (3 * 32));
+                var c4 = Broadcast(p + (4 * 32));
+                var c5 = Broadcast(p + (5 * 32));
+                var c6 = Broadcast(p + (6 * 32));
+                var c7 = Broadcast(p + (7 * 32));
+                short* scales = (short*)(p + ScalesAt);
+                var s0 = Vector512.Create(scales[0]);
+                var s1 = Vector512.Create(scales[1]);
+                var s2 = Vector512.Create(scales[2]);
+                var s3 = Vector512.Create(scales[3]);
+                var s4 = Vector512.Create(scales[4]);
+                var s5 = Vector512.Create(scales[5]);
+                var s6 = Vector512.Create(scales[6]);
+                var s7 = Vector512.Create(scales[7]);
+                var d = Vector512.Create(*(float*)(p + DAt));
                 if (i == 0)
                 {
                     a00 = Pair(x0, c0, c1, c2, c3, c4, c5, c6, c7, s0, s1, s2, s3, s4, s5, s6, s7, d, a00);
