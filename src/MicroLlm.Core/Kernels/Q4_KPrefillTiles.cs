@@ -79,8 +79,18 @@ internal static unsafe class Q4_KPrefillTiles
                 }
             }
 
+            // The next tile's rows (contiguous) are fetched from memory while this one computes, a share before each 8 vectors.
+            byte* next = weights + ((r + rows) * rowBytes);
+            long nextBytes = Math.Min(TileRows, rowEnd - r - rows) * rowBytes;
+            long share = ((nextBytes / ((count + 7) / 8)) + 64) & ~63L;
             for (int t = 0; t < count; t += 8)
             {
+                for (long o = 0; o < share && nextBytes > 0; o += 64, nextBytes -= 64)
+                {
+                    Sse.Prefetch0(next);
+                    next += 64;
+                }
+
                 int columns = Math.Min(8, count - t);
                 byte* xt = xPairs + ((t / 2) * pairStride);
                 float* yt = y + (t * yStride) + r;
