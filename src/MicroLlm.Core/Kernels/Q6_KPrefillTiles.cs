@@ -17,8 +17,9 @@ namespace MicroLlm.Kernels;
 /// of 32, <c>scale · (code·x − 32·x)</c> with the 16-bit differences of the reference), converted exactly, then
 /// <c>acc = fma(d_x · d, lane, acc)</c> in the output's own 8 float lanes, then the 8-lane tree. Per call the batch is
 /// laid out once in pairs of vectors (per block: for each group of 32 the two vectors' codes side by side, then for each
-/// group their 16-bit <c>32·(x_2i + x_2i+1)</c>, then their scales as 8 + 8 floats); tiles only reorder work across
-/// outputs.
+/// group their 16-bit <c>32·(x_2i + x_2i+1)</c>, then their scales as 8 + 8 floats), and each row once per tile into a
+/// per-thread panel (6-bit codes assembled, scales widened, d as a float) that the tiles only load; tiles only reorder
+/// work across outputs.
 /// </remarks>
 internal static unsafe class Q6_KPrefillTiles
 {
@@ -26,6 +27,10 @@ internal static unsafe class Q6_KPrefillTiles
     public const int TileRows = 2;
 
     private const int WBytes = 210, XBytes = 292, PairBlockBytes = 1088;
+
+    // Row panel, per super-block: the 8 groups' 6-bit codes (32 bytes each), then each group's two scales as 16-bit
+    // lanes (a × 8, b × 8: 32 bytes each), then d as a float.
+    private const int PanelBlockBytes = 576, ScalesAt = 256, DAt = 512;
 
     [ThreadStatic]
     private static byte[]? t_buffer;
@@ -43,27 +48,76 @@ internal static unsafe class Q6_KPrefillTiles
         byte* weights, long rowBytes, int blocks, int rowStart, int rowEnd, byte* x, long xStride, int count, float* y, long yStride)
     {
         int pairs = (count + 1) / 2;
-        long pairStride = (long)blocks * PairBlockBytes;
-        byte* xPairs = ThreadScratch.Bytes(ref t_buffer, (pairs * pairStride) + 64);
+        long pairStride = (long)blocks * PairBlockBytes, rowPanelBytes = (long)blocks * PanelBlockBytes;
+        byte* xPairs = ThreadScratch.Bytes(ref t_buffer, (pairs * pairStride) + (TileRows * rowPanelBytes) + 64);
+        byte* panel = xPairs + (pairs * pairStride);
         PackActivations(x, xStride, count, blocks, xPairs);
         for (int r = rowStart; r < rowEnd; r += TileRows)
         {
             int rows = Math.Min(TileRows, rowEnd - r);
-            byte* w = weights + (r * rowBytes);
+            for (int i = 0; i < rows; i++)
+            {
+                PackRow(weights + ((r + i) * rowBytes), blocks, panel + (i * rowPanelBytes));
+            }
+
+            // The next tile's rows (contiguous) are fetched from memory while this one computes, a share before each 8 vectors.
+            byte* next = weights + ((r + rows) * rowBytes);
+            long nextBytes = Math.Min(TileRows, rowEnd - r - rows) * rowBytes;
+            long share = ((nextBytes / ((count + 7) / 8)) + 64) & ~63L;
             for (int t = 0; t < count; t += 8)
             {
+                for (long o = 0; o < share && nextBytes > 0; o += 64, nextBytes -= 64)
+                {
+                    Sse.Prefetch0(next);
+                    next += 64;
+                }
+
                 int columns = Math.Min(8, count - t);
                 byte* xt = xPairs + ((t / 2) * pairStride);
                 float* yt = y + (t * yStride) + r;
                 if (rows == 2)
                 {
-                    Columns<Extent2>(w, rowBytes, blocks, xt, pairStride, columns, yt, yStride);
+                    Columns<Extent2>(panel, rowPanelBytes, blocks, xt, pairStride, columns, yt, yStride);
                 }
                 else
                 {
-                    Columns<Extent1>(w, rowBytes, blocks, xt, pairStride, columns, yt, yStride);
+                    Columns<Extent1>(panel, rowPanelBytes, blocks, xt, pairStride, columns, yt, yStride);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// One row into its panel: per super-block the 8 groups' 6-bit codes assembled from their low and high bits, each
+    /// group's two scales as 16-bit lanes, d as a float, so that the tiles, which run over the row once per 8 vectors,
+    /// only load.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackRow(byte* w, int blocks, byte* panel)
+    {
+        var low = Vector256.Create((byte)0x0F);
+        var three = Vector256.Create((byte)3);
+        for (int b = 0; b < blocks; b++, w += WBytes, panel += PanelBlockBytes)
+        {
+            for (int h = 0; h < 2; h++)
+            {
+                var ql0 = Vector256.Load(w + (64 * h));
+                var ql1 = Vector256.Load(w + (64 * h) + 32);
+                var qh = Vector256.Load(w + 128 + (32 * h));
+                byte* c = panel + (128 * h);
+                Vector256.Store((ql0 & low) | ((qh & three) << 4), c);
+                Vector256.Store((ql1 & low) | (((qh >>> 2) & three) << 4), c + 32);
+                Vector256.Store((ql0 >>> 4) | (((qh >>> 4) & three) << 4), c + 64);
+                Vector256.Store((ql1 >>> 4) | ((qh >>> 6) << 4), c + 96);
+            }
+
+            sbyte* sc = (sbyte*)(w + 192);
+            for (int g = 0; g < 8; g++)
+            {
+                Vector256.Store(Vector256.Create(Vector128.Create((short)sc[2 * g]), Vector128.Create((short)sc[(2 * g) + 1])), (short*)(panel + ScalesAt + (32 * g)));
+            }
+
+            *(float*)(panel + DAt) = HalfBits.ToSingle(*(ushort*)(w + 208));
         }
     }
 
@@ -95,15 +149,15 @@ internal static unsafe class Q6_KPrefillTiles
         }
     }
 
-    private static void Columns<TRows>(byte* w, long rowBytes, int blocks, byte* xPairs, long pairStride, int columns, float* y, long yStride)
+    private static void Columns<TRows>(byte* panel, long rowPanelBytes, int blocks, byte* xPairs, long pairStride, int columns, float* y, long yStride)
         where TRows : struct, ITileExtent
     {
         switch ((columns + 1) / 2)
         {
-            case 4: Tile<TRows, Extent4>(w, rowBytes, blocks, xPairs, pairStride, columns, y, yStride); break;
-            case 3: Tile<TRows, Extent3>(w, rowBytes, blocks, xPairs, pairStride, columns, y, yStride); break;
-            case 2: Tile<TRows, Extent2>(w, rowBytes, blocks, xPairs, pairStride, columns, y, yStride); break;
-            default: Tile<TRows, Extent1>(w, rowBytes, blocks, xPairs, pairStride, columns, y, yStride); break;
+            case 4: Tile<TRows, Extent4>(panel, rowPanelBytes, blocks, xPairs, pairStride, columns, y, yStride); break;
+            case 3: Tile<TRows, Extent3>(panel, rowPanelBytes, blocks, xPairs, pairStride, columns, y, yStride); break;
+            case 2: Tile<TRows, Extent2>(panel, rowPanelBytes, blocks, xPairs, pairStride, columns, y, yStride); break;
+            default: Tile<TRows, Extent1>(panel, rowPanelBytes, blocks, xPairs, pairStride, columns, y, yStride); break;
         }
     }
 
@@ -112,43 +166,34 @@ internal static unsafe class Q6_KPrefillTiles
     /// second vector only when <paramref name="columns"/> reaches it), every accumulator a local.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TRows, TPairs>(byte* w, long rowBytes, int blocks, byte* xPairs, long pairStride, int columns, float* y, long yStride)
+    private static void Tile<TRows, TPairs>(byte* panel, long rowPanelBytes, int blocks, byte* xPairs, long pairStride, int columns, float* y, long yStride)
         where TRows : struct, ITileExtent
         where TPairs : struct, ITileExtent
     {
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
-        var low = Vector512.Create((byte)0x0F);
-        var three = Vector512.Create((byte)3);
         for (int b = 0; b < blocks; b++)
         {
             byte* x0 = xPairs + ((long)b * PairBlockBytes), x1 = x0 + pairStride, x2 = x1 + pairStride, x3 = x2 + pairStride;
             for (int i = 0; i < TRows.Count; i++)
             {
-                byte* block = w + (i * rowBytes) + ((long)b * WBytes);
-                sbyte* sc = (sbyte*)(block + 192);
-                var ql0 = Broadcast(block);
-                var ql1 = Broadcast(block + 32);
-                var qh = Broadcast(block + 128);
-                var c0 = (ql0 & low) | ((qh & three) << 4);
-                var c1 = (ql1 & low) | (((qh >>> 2) & three) << 4);
-                var c2 = (ql0 >>> 4) | (((qh >>> 4) & three) << 4);
-                var c3 = (ql1 >>> 4) | ((qh >>> 6) << 4);
-                ql0 = Broadcast(block + 64);
-                ql1 = Broadcast(block + 96);
-                qh = Broadcast(block + 160);
-                var c4 = (ql0 & low) | ((qh & three) << 4);
-                var c5 = (ql1 & low) | (((qh >>> 2) & three) << 4);
-                var c6 = (ql0 >>> 4) | (((qh >>> 4) & three) << 4);
-                var c7 = (ql1 >>> 4) | ((qh >>> 6) << 4);
-                var s0 = Scales(sc[0], sc[1]);
-                var s1 = Scales(sc[2], sc[3]);
-                var s2 = Scales(sc[4], sc[5]);
-                var s3 = Scales(sc[6], sc[7]);
-                var s4 = Scales(sc[8], sc[9]);
-                var s5 = Scales(sc[10], sc[11]);
-                var s6 = Scales(sc[12], sc[13]);
-                var s7 = Scales(sc[14], sc[15]);
-                var d = Vector512.Create(HalfBits.ToSingle(*(ushort*)(block + 208)));
+                byte* p = panel + (i * rowPanelBytes) + ((long)b * PanelBlockBytes);
+                var c0 = Broadcast(p + (0 * 32));
+                var c1 = Broadcast(p + (1 * 32));
+                var c2 = Broadcast(p + (2 * 32));
+                var c3 = Broadcast(p + (3 * 32));
+                var c4 = Broadcast(p + (4 * 32));
+                var c5 = Broadcast(p + (5 * 32));
+                var c6 = Broadcast(p + (6 * 32));
+                var c7 = Broadcast(p + (7 * 32));
+                var s0 = Broadcast(p + ScalesAt + (0 * 32)).AsInt16();
+                var s1 = Broadcast(p + ScalesAt + (1 * 32)).AsInt16();
+                var s2 = Broadcast(p + ScalesAt + (2 * 32)).AsInt16();
+                var s3 = Broadcast(p + ScalesAt + (3 * 32)).AsInt16();
+                var s4 = Broadcast(p + ScalesAt + (4 * 32)).AsInt16();
+                var s5 = Broadcast(p + ScalesAt + (5 * 32)).AsInt16();
+                var s6 = Broadcast(p + ScalesAt + (6 * 32)).AsInt16();
+                var s7 = Broadcast(p + ScalesAt + (7 * 32)).AsInt16();
+                var d = Vector512.Create(*(float*)(p + DAt));
                 if (i == 0)
                 {
                     a00 = Pair(x0, c0, c1, c2, c3, c4, c5, c6, c7, s0, s1, s2, s3, s4, s5, s6, s7, d, a00);
@@ -188,14 +233,6 @@ internal static unsafe class Q6_KPrefillTiles
     {
         var v = Vector256.Load(p);
         return Vector512.Create(v, v);
-    }
-
-    /// <summary>A group's two scales as 16-bit lanes for both vectors of a pair: a × 8, b × 8, a × 8, b × 8.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<short> Scales(sbyte a, sbyte b)
-    {
-        var half = Vector256.Create(Vector128.Create((short)a), Vector128.Create((short)b));
-        return Vector512.Create(half, half);
     }
 
     /// <summary>
