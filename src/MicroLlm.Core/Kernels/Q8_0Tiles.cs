@@ -17,16 +17,17 @@ namespace MicroLlm.Kernels;
 /// <c>acc = fma(d_w · d_x, lane, acc)</c> in the output's own 8 float lanes, blocks in order, then the 8-lane tree;
 /// so the bits equal <see cref="Q8_0Dot.Dot"/>'s. Tiles only reorder work across outputs.</para>
 /// <para>Per call, the batch's activations are laid out once in pairs of vectors (per block: the two vectors' 32 codes
-/// side by side, the same negated, then their scales as 8 + 8 floats), and each group of 4 rows is copied into a
-/// per-thread panel (per block: 4 × 32 magnitudes |w|, 4 × 32 sign masks, then 4 scales as floats), so the inner loop
-/// only selects, multiplies and adds.</para>
+/// side by side, then their scales as 8 + 8 floats; negated in the tile, once per block and pair for the 4 rows), and
+/// each group of 4 rows is copied into a per-thread panel (per block: 4 × 32 magnitudes |w| and 4 × 32 sign masks, each
+/// already in both halves of a vector, then 4 scales as floats), so the inner loop only loads, selects, multiplies and
+/// adds.</para>
 /// </remarks>
 internal static unsafe class Q8_0Tiles
 {
     /// <summary>Rows per tile.</summary>
     public const int TileRows = 4;
 
-    private const int BlockBytes = 34, PanelBlockBytes = 68, PairBlockBytes = 192;
+    private const int BlockBytes = 34, PanelBlockBytes = 132, PairBlockBytes = 128;
 
     [ThreadStatic]
     private static byte[]? t_buffer;
@@ -94,14 +95,13 @@ internal static unsafe class Q8_0Tiles
                 long at = (long)b * BlockBytes;
                 var codes = Vector512.Create(Vector256.Load((sbyte*)(x0 + at + 2)), second ? Vector256.Load((sbyte*)(x1 + at + 2)) : Vector256<sbyte>.Zero);
                 Vector512.Store(codes, (sbyte*)o);
-                Vector512.Store(-codes, (sbyte*)(o + 64));
-                Vector256.Store(Vector256.Create(HalfBits.ToSingle(*(ushort*)(x0 + at))), (float*)(o + 128));
-                Vector256.Store(Vector256.Create(second ? HalfBits.ToSingle(*(ushort*)(x1 + at)) : 0f), (float*)(o + 160));
+                Vector256.Store(Vector256.Create(HalfBits.ToSingle(*(ushort*)(x0 + at))), (float*)(o + 64));
+                Vector256.Store(Vector256.Create(second ? HalfBits.ToSingle(*(ushort*)(x1 + at)) : 0f), (float*)(o + 96));
             }
         }
     }
 
-    /// <summary>Rows into the panel: per block, each row's 32 magnitudes, then 32 sign masks, then each row's scale as a float.</summary>
+    /// <summary>Rows into the panel: per block, each row's 32 magnitudes, then its 32 sign masks (each twice, for both halves of a vector), then each row's scale as a float.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackRows(byte* w, long rowBytes, int rows, int blocks, byte* panel)
     {
@@ -111,9 +111,11 @@ internal static unsafe class Q8_0Tiles
             {
                 byte* block = w + (i * rowBytes) + ((long)b * BlockBytes);
                 var codes = Vector256.Load((sbyte*)(block + 2));
-                Vector256.Store(Vector256.Abs(codes), (sbyte*)(panel + (i * 32)));
-                Vector256.Store(Vector256.LessThan(codes, Vector256<sbyte>.Zero), (sbyte*)(panel + (rows * 32) + (i * 32)));
-                *(float*)(panel + (rows * 64) + (i * 4)) = HalfBits.ToSingle(*(ushort*)block);
+                var magnitudes = Vector256.Abs(codes).AsByte();
+                var negative = Vector256.LessThan(codes, Vector256<sbyte>.Zero).AsByte();
+                Vector512.Store(Vector512.Create(magnitudes, magnitudes), panel + (i * 64));
+                Vector512.Store(Vector512.Create(negative, negative), panel + (rows * 64) + (i * 64));
+                *(float*)(panel + (rows * 128) + (i * 4)) = HalfBits.ToSingle(*(ushort*)block);
             }
         }
     }
@@ -146,9 +148,9 @@ internal static unsafe class Q8_0Tiles
         for (int b = 0; b < blocks; b++, q += TRows.Count * PanelBlockBytes)
         {
             byte* x0 = xPairs + ((long)b * PairBlockBytes), x1 = x0 + pairStride, x2 = x1 + pairStride, x3 = x2 + pairStride;
-            var m0 = Vector512.Create(Vector256.Load(q + (0 * 32)));
-            var neg0 = Vector512.Create(Vector256.Load(q + (TRows.Count * 32) + (0 * 32)));
-            var d0 = Vector512.Create(*(float*)(q + (TRows.Count * 64) + (0 * 4)));
+            var m0 = Vector512.Load(q + (0 * 64));
+            var neg0 = Vector512.Load(q + (TRows.Count * 64) + (0 * 64));
+            var d0 = Vector512.Create(*(float*)(q + (TRows.Count * 128) + (0 * 4)));
             a00 = Block(m0, neg0, x0, d0, ones, a00);
             if (TPairs.Count > 1) a01 = Block(m0, neg0, x1, d0, ones, a01);
             if (TPairs.Count > 2) a02 = Block(m0, neg0, x2, d0, ones, a02);
@@ -156,9 +158,9 @@ internal static unsafe class Q8_0Tiles
 
             if (TRows.Count > 1)
             {
-                var m1 = Vector512.Create(Vector256.Load(q + (1 * 32)));
-                var neg1 = Vector512.Create(Vector256.Load(q + (TRows.Count * 32) + (1 * 32)));
-                var d1 = Vector512.Create(*(float*)(q + (TRows.Count * 64) + (1 * 4)));
+                var m1 = Vector512.Load(q + (1 * 64));
+                var neg1 = Vector512.Load(q + (TRows.Count * 64) + (1 * 64));
+                var d1 = Vector512.Create(*(float*)(q + (TRows.Count * 128) + (1 * 4)));
                 a10 = Block(m1, neg1, x0, d1, ones, a10);
                 if (TPairs.Count > 1) a11 = Block(m1, neg1, x1, d1, ones, a11);
                 if (TPairs.Count > 2) a12 = Block(m1, neg1, x2, d1, ones, a12);
@@ -167,9 +169,9 @@ internal static unsafe class Q8_0Tiles
 
             if (TRows.Count > 2)
             {
-                var m2 = Vector512.Create(Vector256.Load(q + (2 * 32)));
-                var neg2 = Vector512.Create(Vector256.Load(q + (TRows.Count * 32) + (2 * 32)));
-                var d2 = Vector512.Create(*(float*)(q + (TRows.Count * 64) + (2 * 4)));
+                var m2 = Vector512.Load(q + (2 * 64));
+                var neg2 = Vector512.Load(q + (TRows.Count * 64) + (2 * 64));
+                var d2 = Vector512.Create(*(float*)(q + (TRows.Count * 128) + (2 * 4)));
                 a20 = Block(m2, neg2, x0, d2, ones, a20);
                 if (TPairs.Count > 1) a21 = Block(m2, neg2, x1, d2, ones, a21);
                 if (TPairs.Count > 2) a22 = Block(m2, neg2, x2, d2, ones, a22);
@@ -178,9 +180,9 @@ internal static unsafe class Q8_0Tiles
 
             if (TRows.Count > 3)
             {
-                var m3 = Vector512.Create(Vector256.Load(q + (3 * 32)));
-                var neg3 = Vector512.Create(Vector256.Load(q + (TRows.Count * 32) + (3 * 32)));
-                var d3 = Vector512.Create(*(float*)(q + (TRows.Count * 64) + (3 * 4)));
+                var m3 = Vector512.Load(q + (3 * 64));
+                var neg3 = Vector512.Load(q + (TRows.Count * 64) + (3 * 64));
+                var d3 = Vector512.Create(*(float*)(q + (TRows.Count * 128) + (3 * 4)));
                 a30 = Block(m3, neg3, x0, d3, ones, a30);
                 if (TPairs.Count > 1) a31 = Block(m3, neg3, x1, d3, ones, a31);
                 if (TPairs.Count > 2) a32 = Block(m3, neg3, x2, d3, ones, a32);
@@ -208,15 +210,16 @@ internal static unsafe class Q8_0Tiles
 
     /// <summary>
     /// One block for two outputs: x's codes with w's signs (<paramref name="negative"/>: bytes of all ones where w &lt; 0;
-    /// the pair's negated codes sit 64 bytes after its codes), exact 4-element integer lanes against |w|, then one FMA
-    /// per lane with <c>d_w · d_x</c> (the pair's scales sit 128 bytes after its codes).
+    /// the JIT negates each pair's codes once per block for all the tile's rows), exact 4-element integer lanes against
+    /// |w|, then one FMA per lane with <c>d_w · d_x</c> (the pair's scales sit 64 bytes after its codes).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Block(Vector512<byte> magnitude, Vector512<byte> negative, byte* pair, Vector512<float> dw, Vector512<short> ones, Vector512<float> acc)
     {
-        var signed = Vector512.ConditionalSelect(negative, Vector512.Load(pair + 64), Vector512.Load(pair)).AsSByte();
+        var codes = Vector512.Load((sbyte*)pair);
+        var signed = Vector512.ConditionalSelect(negative.AsSByte(), Vector512<sbyte>.Zero - codes, codes);
         var lanes = Vector512.ConvertToSingle(MatVec.Widen(MatVec.MulAdd(magnitude, signed), ones));
-        return Vector512.FusedMultiplyAdd(lanes, dw * Vector512.Load((float*)(pair + 128)), acc);
+        return Vector512.FusedMultiplyAdd(lanes, dw * Vector512.Load((float*)(pair + 64)), acc);
     }
 
     /// <summary>Lanes 0-7 to <c>y[0]</c>, lanes 8-15 to <c>y[yStride]</c> when <paramref name="upper"/>, each in the 8-lane tree.</summary>
