@@ -22,7 +22,8 @@ namespace MicroLlm.Kernels;
 /// two vectors' codes side by side, then their scales as 8 + 8 floats) and in quads (per block: each vector's 8 sums of
 /// 32 codes as 16-bit integers, then its negated scale as 4 floats). Each row is unpacked once per tile into a
 /// per-thread panel (codes split from their nibbles, scales and minimums widened, d and dmin as floats), which the
-/// minimums' pass and the tiles, each running over the row once per 4 or 8 vectors, only load.</para>
+/// minimums' pass and the tiles, each running over the row once per 4 or 8 vectors, only load (the codes already in
+/// both halves of a vector: a 256-bit load widened in the tile costs two inserts).</para>
 /// </remarks>
 internal static unsafe class Q4_KPrefillTiles
 {
@@ -31,9 +32,10 @@ internal static unsafe class Q4_KPrefillTiles
 
     private const int WBytes = Q4_KDot.WBytes, XBytes = Q4_KDot.XBytes, PairBlockBytes = 576, QuadBlockBytes = 128;
 
-    // Row panel, per super-block: the 8 groups' codes (32 bytes each), their 8 scales as 16-bit integers, d and dmin as
-    // floats, then the 8 minimums as 16-bit integers four times over (one per vector of a quad).
-    private const int PanelBlockBytes = 352, ScalesAt = 256, DAt = 272, DminAt = 276, MinsAt = 288;
+    // Row panel, per super-block: the 8 groups' codes (32 bytes each, twice: both halves of a vector), their 8 scales as
+    // 16-bit integers, d and dmin as floats, then the 8 minimums as 16-bit integers four times over (one per vector of
+    // a quad).
+    private const int PanelBlockBytes = 608, ScalesAt = 512, DAt = 528, DminAt = 532, MinsAt = 544;
 
     [ThreadStatic]
     private static byte[]? t_buffer;
@@ -122,8 +124,10 @@ internal static unsafe class Q4_KPrefillTiles
             for (int g = 0; g < 4; g++)
             {
                 var q = Vector256.Load(w + 16 + (32 * g));
-                Vector256.Store(q & low, panel + (64 * g));
-                Vector256.Store((q >>> 4) & low, panel + (64 * g) + 32);
+                var even = q & low;
+                var odd = (q >>> 4) & low;
+                Vector512.Store(Vector512.Create(even, even), panel + (128 * g));
+                Vector512.Store(Vector512.Create(odd, odd), panel + (128 * g) + 64);
             }
 
             Q4_KDot.Unpack(w + 4, sm);
@@ -260,14 +264,14 @@ internal static unsafe class Q4_KPrefillTiles
             for (int i = 0; i < TRows.Count; i++)
             {
                 byte* p = panel + (i * rowPanelBytes) + ((long)b * PanelBlockBytes);
-                var c0 = Broadcast(p + (0 * 32));
-                var c1 = Broadcast(p + (1 * 32));
-                var c2 = Broadcast(p + (2 * 32));
-                var c3 = Broadcast(p + (3 * 32));
-                var c4 = Broadcast(p + (4 * 32));
-                var c5 = Broadcast(p + (5 * 32));
-                var c6 = Broadcast(p + (6 * 32));
-                var c7 = Broadcast(p + (7 * 32));
+                var c0 = Vector512.Load(p + (0 * 64));
+                var c1 = Vector512.Load(p + (1 * 64));
+                var c2 = Vector512.Load(p + (2 * 64));
+                var c3 = Vector512.Load(p + (3 * 64));
+                var c4 = Vector512.Load(p + (4 * 64));
+                var c5 = Vector512.Load(p + (5 * 64));
+                var c6 = Vector512.Load(p + (6 * 64));
+                var c7 = Vector512.Load(p + (7 * 64));
                 short* scales = (short*)(p + ScalesAt);
                 var s0 = Vector512.Create(scales[0]);
                 var s1 = Vector512.Create(scales[1]);
@@ -306,13 +310,6 @@ internal static unsafe class Q4_KPrefillTiles
             if (TPairs.Count > 2) Store(a12, minimums + minimumStride, y + 1, yStride, 4, columns);
             if (TPairs.Count > 3) Store(a13, minimums + minimumStride, y + 1, yStride, 6, columns);
         }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<byte> Broadcast(byte* p)
-    {
-        var v = Vector256.Load(p);
-        return Vector512.Create(v, v);
     }
 
     /// <summary>
