@@ -24,6 +24,9 @@ internal static unsafe class Q4_0SequentialTiles
 {
     private const int WBytes = 18, XBytes = 34, TileRows = 8;
 
+    /// <summary>How many tiles ahead the rows are prefetched: one tile of work (64-176 block steps) is too short to hide a memory access.</summary>
+    private const int PrefetchTiles = 4;
+
     [ThreadStatic]
     private static float[]? t_scales;
 
@@ -115,9 +118,10 @@ internal static unsafe class Q4_0SequentialTiles
         Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
         byte* x1 = x + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
 
-        // Eight rows read side by side are eight slow streams, which the hardware prefetchers follow poorly; the next
-        // tile's bytes (contiguous) are fetched in order instead, 144 bytes of them per block step, 192 requested.
-        byte* next = w + (TileRows * rowBytes);
+        // Eight rows read side by side are eight slow streams, which the hardware prefetchers follow poorly; a later
+        // tile's bytes (contiguous) are fetched in order instead, 144 bytes of them per block step, 192 requested, four
+        // tiles ahead (past the chunk's or the matrix's end they are wasted, never a fault).
+        byte* next = w + (PrefetchTiles * TileRows * rowBytes);
         if (wide)
         {
             Tile512<TColumns>(w, rb, blocks, x, xStride, dx, sx, y, yStride, next);
