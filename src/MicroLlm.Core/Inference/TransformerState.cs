@@ -7,7 +7,8 @@ namespace MicroLlm.Inference;
 
 /// <summary>
 /// The mutable state of one sequence over a <see cref="TransformerModel"/>: the KV cache (F16, as the reference keeps
-/// it) and every scratch buffer, allocated at creation (the cache grows by doubling up to the context length).
+/// it) and every scratch buffer, allocated when first needed (the cache grows by doubling up to the context length,
+/// the batch buffers to the largest batch evaluated, at most <see cref="MaxBatch"/>).
 /// <see cref="Forward"/> evaluates a batch of tokens at consecutive positions. Not thread-safe; one per sequence.
 /// </summary>
 /// <remarks>
@@ -29,9 +30,14 @@ internal sealed class TransformerState
     private readonly Half[][] _keyCache;   // per layer: (position, kv_dim)
     private readonly Half[][] _valueCache; // per layer: (position, kv_dim)
     private readonly float[]? _ropeFactors;
-    private readonly MatMulScratch _scratch;
-    private readonly float[] _x, _xb, _q, _k, _v, _qkv, _att, _proj, _gate, _up, _logits;
-    private readonly float[] _ropeCos, _ropeSin; // (batch, rope_dims / 2)
+    private readonly float[] _logits;
+
+    // Batch buffers, (batch, …) each: sized by EnsureBatch for the largest batch seen so far (at most MaxBatch), so a
+    // short prompt or a decode never holds a full batch's worth.
+    private MatMulScratch _scratch = null!;
+    private float[] _x = [], _xb = [], _q = [], _k = [], _v = [], _qkv = [], _att = [], _proj = [], _gate = [], _up = [];
+    private float[] _ropeCos = [], _ropeSin = []; // (batch, rope_dims / 2)
+    private int _batchCapacity;
     private readonly float[] _scores;            // (context)
     private readonly Half[] _head;               // (head_dim) the query rounded to F16
     private readonly float[] _acc;               // (16, head_dim) lanes of the probability-weighted values
@@ -44,27 +50,13 @@ internal sealed class TransformerState
         _c = model.Config;
         ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, 1);
         ContextLength = contextLength;
-        int dim = _c.EmbeddingLength, kvDim = _c.KvDimension, qDim = _c.QueryDimension, ffn = _c.FeedForwardLength;
-        int b = MaxBatch;
         _keyCache = new Half[_c.BlockCount][];
         _valueCache = new Half[_c.BlockCount][];
         _capacity = 0;
         Grow(Math.Min(contextLength, 256));
         _ropeFactors = model.RopeFactorsFor(contextLength);
-        _scratch = new MatMulScratch(Math.Max(Math.Max(dim, ffn), qDim), b);
-        _x = new float[b * dim];
-        _xb = new float[b * dim];
-        _q = new float[b * qDim];
-        _k = new float[b * kvDim];
-        _v = new float[b * kvDim];
-        _qkv = model.Layers.Any(l => l.QueryKeyValue is not null) ? new float[b * (qDim + (2 * kvDim))] : [];
-        _att = new float[b * qDim];
-        _proj = new float[b * dim];
-        _gate = new float[b * ffn];
-        _up = new float[b * (model.Layers.Any(l => l.Gate is null) ? 2 * ffn : ffn)];
+        EnsureBatch(1);
         _logits = new float[_c.VocabularySize];
-        _ropeCos = new float[b * (_c.RopeDimensionCount / 2)];
-        _ropeSin = new float[b * (_c.RopeDimensionCount / 2)];
         _scores = new float[contextLength];
         _head = new Half[_c.HeadDimension];
         _acc = new float[16 * _c.HeadDimension];
@@ -131,6 +123,7 @@ internal sealed class TransformerState
         }
 
         EnsureCapacity(position + tokens.Length);
+        EnsureBatch(Math.Min(MaxBatch, tokens.Length));
         for (int start = 0; start < tokens.Length; start += MaxBatch)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -203,20 +196,8 @@ internal sealed class TransformerState
                 AddBias(v, layer.ValueBias, n);
             }
 
-            for (int i = 0; i < n; i++)
-            {
-                var qi = q.Slice(i * qDim, qDim);
-                ApplyRope(qi, _c.HeadCount, i);
-                if (_c.QueryScale != 1f)
-                {
-                    TensorPrimitives.Multiply(qi, _c.QueryScale, qi);
-                }
-
-                ApplyRope(k.Slice(i * kvDim, kvDim), _c.KvHeadCount, i);
-                int slot = (position + i) * kvDim;
-                TensorPrimitives.ConvertToHalf(k.Slice(i * kvDim, kvDim), _keyCache[l].AsSpan(slot, kvDim));
-                TensorPrimitives.ConvertToHalf(v.Slice(i * kvDim, kvDim), _valueCache[l].AsSpan(slot, kvDim));
-            }
+            var rope = new RopeBody { State = this, Layer = l, Position = position };
+            ComputePool.ForThreads(_model.ThreadCount).For(n, 1, ref rope);
 
             if (F16Attention.Supports(Kernel.Current, _c.HeadDimension))
             {
@@ -313,6 +294,32 @@ internal sealed class TransformerState
 
             Grow(capacity);
         }
+    }
+
+    /// <summary>Sizes the batch buffers for batches of <paramref name="batch"/> tokens (they only grow).</summary>
+    private void EnsureBatch(int batch)
+    {
+        if (batch <= _batchCapacity)
+        {
+            return;
+        }
+
+        int b = batch;
+        int dim = _c.EmbeddingLength, kvDim = _c.KvDimension, qDim = _c.QueryDimension, ffn = _c.FeedForwardLength;
+        _scratch = new MatMulScratch(Math.Max(Math.Max(dim, ffn), qDim), b);
+        _x = new float[b * dim];
+        _xb = new float[b * dim];
+        _q = new float[b * qDim];
+        _k = new float[b * kvDim];
+        _v = new float[b * kvDim];
+        _qkv = _model.Layers.Any(l => l.QueryKeyValue is not null) ? new float[b * (qDim + (2 * kvDim))] : [];
+        _att = new float[b * qDim];
+        _proj = new float[b * dim];
+        _gate = new float[b * ffn];
+        _up = new float[b * (_model.Layers.Any(l => l.Gate is null) ? 2 * ffn : ffn)];
+        _ropeCos = new float[b * (_c.RopeDimensionCount / 2)];
+        _ropeSin = new float[b * (_c.RopeDimensionCount / 2)];
+        _batchCapacity = b;
     }
 
     private void Grow(int capacity)
@@ -511,26 +518,82 @@ internal sealed class TransformerState
         }
     }
 
-    private void RmsNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, Span<float> y, int n)
+    /// <summary>Rotates token <paramref name="i"/>'s query and key (scaling the query if the model says so) and writes its key and value into layer <paramref name="layer"/>'s cache.</summary>
+    private void RopeAndCache(int layer, int position, int i)
     {
-        int dim = weight.Length;
-        for (int r = 0; r < n; r++)
+        int qDim = _c.QueryDimension, kvDim = _c.KvDimension;
+        var qi = _q.AsSpan(i * qDim, qDim);
+        ApplyRope(qi, _c.HeadCount, i);
+        if (_c.QueryScale != 1f)
         {
-            var xr = x.Slice(r * dim, dim);
-            var yr = y.Slice(r * dim, dim);
-            double sum = 0;
-            foreach (float v in xr)
-            {
-                sum += v * v;
-            }
+            TensorPrimitives.Multiply(qi, _c.QueryScale, qi);
+        }
 
-            float mean = (float)(sum / dim);
-            float s = 1.0f / MathF.Sqrt(mean + _c.RmsNormEpsilon);
-            for (int i = 0; i < dim; i++)
+        var ki = _k.AsSpan(i * kvDim, kvDim);
+        ApplyRope(ki, _c.KvHeadCount, i);
+        int slot = (position + i) * kvDim;
+        TensorPrimitives.ConvertToHalf(ki, _keyCache[layer].AsSpan(slot, kvDim));
+        TensorPrimitives.ConvertToHalf(_v.AsSpan(i * kvDim, kvDim), _valueCache[layer].AsSpan(slot, kvDim));
+    }
+
+    private struct RopeBody : IRangeBody
+    {
+        public TransformerState State;
+        public int Layer;
+        public int Position;
+
+        public readonly void Invoke(int start, int end)
+        {
+            for (int i = start; i < end; i++)
             {
-                yr[i] = xr[i] * s * weight[i];
+                State.RopeAndCache(Layer, Position, i);
             }
         }
+    }
+
+    /// <summary>RMSNorm of <paramref name="n"/> rows, the rows spread over the compute pool (each row's bits as one thread computes it).</summary>
+    private unsafe void RmsNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, Span<float> y, int n)
+    {
+        fixed (float* xp = x)
+        fixed (float* wp = weight)
+        fixed (float* yp = y)
+        {
+            var body = new RmsNormBody { X = xp, Weight = wp, Y = yp, Dim = weight.Length, Epsilon = _c.RmsNormEpsilon };
+            ComputePool.ForThreads(_model.ThreadCount).For(n, 1, ref body);
+        }
+    }
+
+    private unsafe struct RmsNormBody : IRangeBody
+    {
+        public float* X;
+        public float* Weight;
+        public float* Y;
+        public int Dim;
+        public float Epsilon;
+
+        public readonly void Invoke(int start, int end)
+        {
+            for (int r = start; r < end; r++)
+            {
+                RmsNormRow(new ReadOnlySpan<float>(X + ((long)r * Dim), Dim), new ReadOnlySpan<float>(Weight, Dim), new Span<float>(Y + ((long)r * Dim), Dim), Epsilon);
+            }
+        }
+    }
+
+    /// <summary>The sum of squares in double, element by element; then <c>(x · s) · weight</c> per element (in place allowed).</summary>
+    private static void RmsNormRow(ReadOnlySpan<float> xr, ReadOnlySpan<float> weight, Span<float> yr, float epsilon)
+    {
+        int dim = weight.Length;
+        double sum = 0;
+        foreach (float v in xr)
+        {
+            sum += v * v;
+        }
+
+        float mean = (float)(sum / dim);
+        float s = 1.0f / MathF.Sqrt(mean + epsilon);
+        TensorPrimitives.Multiply(xr, s, yr);
+        TensorPrimitives.Multiply(yr, weight, yr);
     }
 
     private void PrepareRope(int position, int row)
