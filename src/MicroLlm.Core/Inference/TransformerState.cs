@@ -23,7 +23,7 @@ namespace MicroLlm.Inference;
 internal sealed class TransformerState
 {
     /// <summary>The most tokens one pass of <see cref="Forward"/> computes together; longer inputs are split.</summary>
-    public const int MaxBatch = 32;
+    public const int MaxBatch = 128;
 
     private readonly TransformerModel _model;
     private readonly TransformerConfig _c;
