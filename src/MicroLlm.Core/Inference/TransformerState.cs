@@ -375,6 +375,7 @@ internal sealed class TransformerState
                 Window = _c.IsSlidingLayer(layer) ? _c.SlidingWindow : 0,
                 Cap = _c.AttentionLogitSoftcap,
                 Scale = _c.SoftmaxScale,
+                CacheCells = _capacity,
             };
             ComputePool.ForThreads(_model.ThreadCount).For(body.Runs * _c.KvHeadCount, 1, ref body);
         }
@@ -398,6 +399,7 @@ internal sealed class TransformerState
         public int Window;
         public float Cap;
         public float Scale;
+        public int CacheCells;
 
         public readonly void Invoke(int start, int end)
         {
@@ -409,7 +411,7 @@ internal sealed class TransformerState
                 long at = ((long)first * QueryDimension) + ((long)g * Group * HeadDimension);
                 F16Attention.Group(
                     Keys + kvOffset, Values + kvOffset, KvDimension, HeadDimension, Q + at, Output + at, QueryDimension,
-                    Group, Position + first, tokens, Window, Cap, Scale);
+                    Group, Position + first, tokens, Window, Cap, Scale, CacheCells);
             }
         }
     }

@@ -44,6 +44,7 @@ internal static unsafe class F16Attention
     /// head starts at <c>keys + t * kvStride</c> (and <c>values + t * kvStride</c>); token i's query of head j at
     /// <c>q + i * queryStride + j * headDim</c>, its output likewise. Each token sees cells
     /// max(0, its position − <paramref name="window"/> + 1) (0 without a window) to its position.
+    /// <paramref name="cacheCells"/> is the cache's capacity, which sizes this thread's scratch.
     /// </summary>
     /// <remarks>
     /// The cells the tokens see are widened to floats once, into this thread's scratch, for every head and token of
@@ -51,12 +52,16 @@ internal static unsafe class F16Attention
     /// </remarks>
     public static void Group(
         Half* keys, Half* values, int kvStride, int headDim, float* q, float* output, int queryStride,
-        int heads, int position, int tokens, int window, float cap, float scale)
+        int heads, int position, int tokens, int window, float cap, float scale, int cacheCells)
     {
         int last = position + tokens - 1;
         int from = window > 0 ? Math.Max(0, position - window + 1) : 0;
         long cellFloats = (long)(last - from + 1) * headDim;
-        float* cells = (float*)ThreadScratch.Bytes(ref t_cells, 2 * cellFloats * sizeof(float), (int)Math.Min(int.MaxValue / 2, 4 * cellFloats * sizeof(float)));
+
+        // Sized for the whole cache, not for this call, so that a thread's scratch grows only when the cache does
+        // (whichever items a thread happens to take, a decode step never allocates).
+        int room = Math.Max(cacheCells, last + 1);
+        float* cells = (float*)ThreadScratch.Bytes(ref t_cells, 2 * cellFloats * sizeof(float), (int)Math.Min(int.MaxValue / 2, 2L * room * headDim * sizeof(float)));
         float* keyFloats = cells, valueFloats = cells + cellFloats;
         int chunks = headDim / 16;
         for (int t = from; t <= last; t++)
@@ -82,7 +87,7 @@ internal static unsafe class F16Attention
             for (int h = 0; h < heads; h++)
             {
                 long at = ((long)i * queryStride) + ((long)h * headDim);
-                Head(keyFloats, valueFloats, first, p, headDim, q + at, output + at, cap, scale);
+                Head(keyFloats, valueFloats, first, p, headDim, q + at, output + at, cap, scale, room);
             }
         }
     }
@@ -95,12 +100,12 @@ internal static unsafe class F16Attention
     /// the FMA chain over cells t ≡ L (mod 16) in increasing t (kept in registers, four vectors of the head at a time),
     /// the 16 lanes summed in the same tree.
     /// </summary>
-    private static void Head(float* keys, float* values, int first, int position, int headDim, float* q, float* output, float cap, float scale)
+    private static void Head(float* keys, float* values, int first, int position, int headDim, float* q, float* output, float cap, float scale, int room)
     {
         int cells = position + 1;
-        float[] scoreBuffer = t_scores is { } s && s.Length >= cells ? s : (t_scores = new float[Math.Max(cells, 256) * 2]);
+        float[] scoreBuffer = t_scores is { } s && s.Length >= cells ? s : (t_scores = new float[Math.Max(cells, room)]);
         float[] accBuffer = t_acc is { } a && a.Length >= 16 * headDim ? a : (t_acc = new float[16 * headDim]);
-        Half[] halves = t_halves is { } hb && hb.Length >= Math.Max(cells, headDim) ? hb : (t_halves = new Half[Math.Max(Math.Max(cells, 256) * 2, headDim)]);
+        Half[] halves = t_halves is { } hb && hb.Length >= Math.Max(cells, headDim) ? hb : (t_halves = new Half[Math.Max(Math.Max(cells, room), headDim)]);
         int chunks = headDim / 16;
 
         // The query rounded to F16 (as the reference multiplies the F16 cache with it); at most 64 vectors.

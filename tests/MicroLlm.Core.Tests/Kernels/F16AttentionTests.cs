@@ -52,7 +52,7 @@ public unsafe class F16AttentionTests
             {
                 for (int g = 0; g < kvHeads; g++)
                 {
-                    F16Attention.Group(k + (g * headDim), v + (g * headDim), kvDim, headDim, qp + (g * group * headDim), op + (g * group * headDim), qDim, group, position, tokens, window, cap, scale);
+                    F16Attention.Group(k + (g * headDim), v + (g * headDim), kvDim, headDim, qp + (g * group * headDim), op + (g * group * headDim), qDim, group, position, tokens, window, cap, scale, cells);
                 }
             }
 
