@@ -146,7 +146,20 @@ internal sealed unsafe class WeightMatrix
             quantized = scratch.Quantized.AsSpan(0, count * stride);
         }
 
-        for (int t = 0; t < count; t++)
+        bool pooledQuantizer = vectorQuantizer && count >= 4 && threads > 1;
+        if (pooledQuantizer)
+        {
+            // A prefill batch's vectors are quantized on the pool, one vector per item (each vector's bytes are the same
+            // whichever thread makes them); the width goes with the body, since Kernel.Current belongs to this flow.
+            fixed (float* xp = x)
+            fixed (byte* qp = quantized)
+            {
+                var body = new QuantizeBody { X = xp, Columns = cols, Quantized = qp, Stride = stride, Type = activationType, Width = width };
+                ComputePool.ForThreads(threads).For(count, 1, ref body);
+            }
+        }
+
+        for (int t = 0; t < count && !pooledQuantizer; t++)
         {
             if (vectorQuantizer)
             {
@@ -188,6 +201,24 @@ internal sealed unsafe class WeightMatrix
         }
 
         ParallelReferenceRows(chunks, quantized, stride, count, y, scratch.Rounded);
+    }
+
+    private struct QuantizeBody : IRangeBody
+    {
+        public float* X;
+        public int Columns;
+        public byte* Quantized;
+        public int Stride;
+        public GgmlType Type;
+        public KernelWidth Width;
+
+        public readonly void Invoke(int start, int end)
+        {
+            for (int t = start; t < end; t++)
+            {
+                ActivationQuantizer.Quantize(Type, new ReadOnlySpan<float>(X + ((long)t * Columns), Columns), new Span<byte>(Quantized + ((long)t * Stride), Stride), Width);
+            }
+        }
     }
 
     /// <summary>
