@@ -32,7 +32,8 @@ public unsafe class TiledPrefillTests
         var activationType = ActivationQuantizer.ActivationTypeFor(type);
         int blockSize = GgmlTypeInfo.Get(type).BlockSize;
         // BF16 tiles take rows of a multiple of 32 (tinyBLAS's order: vdpbf16ps's pairs); 48 keeps ggml_vec_dot_bf16's.
-        int[] columnCounts = type == GgmlType.BF16 ? [32, 48, 96, 2080] : blockSize == 1 ? [16, 48, 2064] : blockSize == 32 ? [32, 96, 2080] : [256, 768, 2304];
+        // F16 decode (batches 1-3) takes rows of a multiple of 32 through FloatDot.F16Prefetching: 96 is one.
+        int[] columnCounts = type == GgmlType.BF16 ? [32, 48, 96, 2080] : blockSize == 1 ? [16, 48, 96, 2064] : blockSize == 32 ? [32, 96, 2080] : [256, 768, 2304];
         foreach (int columns in columnCounts)
         {
             const int rows = 23;
