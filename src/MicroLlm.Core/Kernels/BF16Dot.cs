@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using MicroLlm.Quantization;
 
 namespace MicroLlm.Kernels;
@@ -145,12 +146,27 @@ internal static unsafe class BF16Dot
     public static float Flushed(byte* w, float* x, int n) => Reduce(Chain512(w, x, n / 32, 1));
 
     /// <summary>A row of a multiple of 32 at 512 bits: unflushed FMA chains where that gives the same bits, else <see cref="Chain512"/>.</summary>
-    private static float Unflushed512(byte* w, float* x, int n)
+    private static float Unflushed512(byte* w, float* x, int n) => Unflushed512(w, x, n, null);
+
+    /// <summary>
+    /// Decode at 512 bits: <see cref="Dot"/> of a row whose length is a multiple of 32, while <paramref name="ahead"/> (a
+    /// later row as long, or null) is prefetched, one cache line per step.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float DotPrefetching(byte* w, float* x, int n, byte* ahead) => Unflushed512(w, x, n, ahead);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Unflushed512(byte* w, float* x, int n, byte* ahead)
     {
         var acc = Vector512<float>.Zero;
         var smallest = Vector512<ushort>.AllBitsSet;
         for (int c = 0; c < n; c += 32)
         {
+            if (ahead != null)
+            {
+                Sse.Prefetch0(ahead + (2 * c));
+            }
+
             var pairs = Vector512.Load((uint*)(w + (2 * c)));
             smallest = Vector512.Min(smallest, NonzeroMagnitudeKey(pairs));
             acc = UnflushedStep(acc, (pairs & Vector512.Create(HighHalf)).AsSingle(), (pairs << 16).AsSingle(), x + c);
