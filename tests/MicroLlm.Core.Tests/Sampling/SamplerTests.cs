@@ -152,13 +152,22 @@ public class SamplerTests
         var s = new Sampler(logits.Length, new SamplingOptions { Seed = 1, RepetitionPenalty = 1.1f });
         s.Accept(5);
         s.Sample(logits);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 50; i++)
+
+        // The runtime may allocate a few KiB on this thread once while tiered compilation swaps in a method's optimized
+        // code (seen once in ~10 runs: 7,520 bytes over 50 samples); an allocation per token would show in every round.
+        long fewest = long.MaxValue;
+        for (int round = 0; round < 4; round++)
         {
-            s.Sample(logits);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 50; i++)
+            {
+                s.Sample(logits);
+            }
+
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.LessThan(1024));
+        Assert.That(fewest, Is.LessThan(1024), "bytes allocated by 50 samples, in the best of 4 rounds");
     }
 
     private static double[] Softmax(float[] logits)
