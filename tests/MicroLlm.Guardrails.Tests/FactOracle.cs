@@ -49,7 +49,7 @@ internal static class FactOracle
         string clock24 = $"(?:{h24:00}:{m:00}|{BanglaDigits($"{h24:00}:{m:00}")})";
         string pattern = bn
             ? $"(?:{PeriodPattern(h24)})\\s*{hourDigits}\\s*টা(?:য়)?{(m == 0 ? $"(?:\\s*{minuteDigits}\\s*মিনিট)?" : $"\\s*{minuteDigits}\\s*মিনিট")}|(?<![\\d:]){clock24}(?![\\d:])"
-            : $@"(?<![\d:])(?:{h12}{(m == 0 ? "(?::00)?" : $":{m:00}")}\s?{(h24 < 12 ? "AM" : "PM")}|{h24:00}:{m:00}(?!\s?[AP]M))(?![\d:])";
+            : $@"(?<![\d:])(?:{h12}{(m == 0 ? "(?::00)?" : $":{m:00}")}\s*{(h24 < 12 ? "[Aa]" : "[Pp]")}\.?\s?[Mm](?!\p{{L}})|{h24:00}:{m:00}(?!\s*[AaPp]\.?\s?[Mm](?!\p{{L}})))(?![\d:])";
         if (!System.Text.RegularExpressions.Regex.IsMatch(text, pattern.Normalize()))
         {
             problems.Add($"missing time {h24:00}:{m:00}");

@@ -111,6 +111,27 @@ public class PropertyTests
         Assert.That(report.Passed, Is.EqualTo(clean), () => string.Join("; ", report.Failures));
     }
 
+    // Found by ARandomModelAlwaysEndsInAVerifiedAlert (replay (9989834300722291504,15191297223113889583,64)): an inserted
+    // space and letter turned "9:50 AM." into "9:50 A M M.", which the verifier reads as 9:50 AM (it accepts "AM", "A.M",
+    // "a m", as people write them) followed by a stray letter; the test's oracle knew only "AM" and called the time missing.
+    [TestCase("9:50 A M M.", true)]
+    [TestCase("9:50 a.m.", true)]
+    [TestCase("9:50 AM.", true)]
+    [TestCase("09:50.", true)]
+    [TestCase("9:50 P M.", false)]
+    [TestCase("9:50 AMX.", false)]
+    [TestCase("9:51 AM.", false)]
+    public void EverySpellingOfAmIsReadTheSameByTheOracleAndTheVerifier(string time, bool clean)
+    {
+        string json = """{"type":"medical_vitals","severity":"critical","location":"Ward 3","time":"2024-06-08T09:50:00-04:00","bed":"GAS.3130","vital":"body_temperature","reading":{"value":71,"unit":"bpm"},"action":"recheck"}""";
+        string text = $"CRITICAL ALERT. Location: Ward 3. Time: {time} GAS.3130. body temperature. 71 beats per minute. Recheck the reading and the sensor placement.";
+        var ev = ParseValid(json);
+        var problems = FactOracle.Problems(ev, AlertLanguage.English, text);
+        Assert.That(problems.Count == 0, Is.EqualTo(clean), () => string.Join("; ", problems));
+        var report = new AlertVerifier(policy: KeepText).Verify(ev, AlertLanguage.English, text);
+        Assert.That(report.Passed, Is.EqualTo(clean), () => string.Join("; ", report.Failures));
+    }
+
     // Found by ARandomModelAlwaysEndsInAVerifiedAlert (replay (11383301916075336121,13289220775862792371,93)): a deleted
     // comma turned "৮,৭০,০০০" into "৮৭০,০০০", the same value in Western grouping, which the verifier accepts by design
     // (AlertNumbers.AcceptedForms); the test's oracle knew only the Indian grouping and called the number missing.
