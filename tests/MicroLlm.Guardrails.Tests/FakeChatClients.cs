@@ -49,27 +49,28 @@ internal sealed record FakeRequest(IReadOnlyList<ChatMessage> Messages, ChatOpti
     /// from the JSON rather than from <see cref="Literals"/>, which lists each distinct string once: a location that reads
     /// the same as the time there would shift every later position.
     /// </summary>
-    public List<(string Name, string Value)> Facts
-    {
-        get
-        {
-            string json = Regex.Match(Messages[1].Text, @"FACTS[^\n]*\n(.*?)\n\nREFERENCE ALERT", RegexOptions.Singleline).Groups[1].Value;
-            using var doc = System.Text.Json.JsonDocument.Parse(json);
-            var facts = new List<(string, string)>();
-            foreach (var p in doc.RootElement.EnumerateObject())
-            {
-                if (p.Value.ValueKind == System.Text.Json.JsonValueKind.Array)
-                {
-                    facts.AddRange(p.Value.EnumerateArray().Select(v => (p.Name, v.GetString()!)));
-                }
-                else
-                {
-                    facts.Add((p.Name, p.Value.GetString()!));
-                }
-            }
+    public IReadOnlyList<(string Name, string Value)> Facts => _facts ??= ReadFacts();
 
-            return facts;
+    private List<(string Name, string Value)>? _facts;
+
+    private List<(string Name, string Value)> ReadFacts()
+    {
+        string json = Regex.Match(Messages[1].Text, @"FACTS[^\n]*\n(.*?)\n\nREFERENCE ALERT", RegexOptions.Singleline).Groups[1].Value;
+        using var doc = System.Text.Json.JsonDocument.Parse(json);
+        var facts = new List<(string, string)>();
+        foreach (var p in doc.RootElement.EnumerateObject())
+        {
+            if (p.Value.ValueKind == System.Text.Json.JsonValueKind.Array)
+            {
+                facts.AddRange(p.Value.EnumerateArray().Select(v => (p.Name, v.GetString()!)));
+            }
+            else
+            {
+                facts.Add((p.Name, p.Value.GetString()!));
+            }
         }
+
+        return facts;
     }
 
     /// <summary>The value of the fact <paramref name="name"/>.</summary>

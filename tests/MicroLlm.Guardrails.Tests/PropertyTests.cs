@@ -104,11 +104,7 @@ public class PropertyTests
     {
         string json = $$"""{"type":"flood","severity":"medium","location":"Sirajganj","time":"2024-09-05T08:57:00+05:30","gauge":"BWDB/6494","river":"{{river}}","level":{"value":35,"unit":"m"},"action":"avoid_river"}""";
         string text = $"Medium-severity alert. Location: Sirajganj. Time: 8:57 AM. {facts} 35 m. Stay away from the river bank.";
-        var ev = ParseValid(json);
-        var problems = FactOracle.Problems(ev, AlertLanguage.English, text);
-        Assert.That(problems.Count == 0, Is.EqualTo(clean), () => string.Join("; ", problems));
-        var report = new AlertVerifier(policy: KeepText).Verify(ev, AlertLanguage.English, text);
-        Assert.That(report.Passed, Is.EqualTo(clean), () => string.Join("; ", report.Failures));
+        BothReadersAgree(json, AlertLanguage.English, text, clean);
     }
 
     // Found by ARandomModelAlwaysEndsInAVerifiedAlert (replay (9989834300722291504,15191297223113889583,64)): an inserted
@@ -125,11 +121,7 @@ public class PropertyTests
     {
         string json = """{"type":"medical_vitals","severity":"critical","location":"Ward 3","time":"2024-06-08T09:50:00-04:00","bed":"GAS.3130","vital":"body_temperature","reading":{"value":71,"unit":"bpm"},"action":"recheck"}""";
         string text = $"CRITICAL ALERT. Location: Ward 3. Time: {time} GAS.3130. body temperature. 71 beats per minute. Recheck the reading and the sensor placement.";
-        var ev = ParseValid(json);
-        var problems = FactOracle.Problems(ev, AlertLanguage.English, text);
-        Assert.That(problems.Count == 0, Is.EqualTo(clean), () => string.Join("; ", problems));
-        var report = new AlertVerifier(policy: KeepText).Verify(ev, AlertLanguage.English, text);
-        Assert.That(report.Passed, Is.EqualTo(clean), () => string.Join("; ", report.Failures));
+        BothReadersAgree(json, AlertLanguage.English, text, clean);
     }
 
     // Found by ARandomModelAlwaysEndsInAVerifiedAlert (replay (11383301916075336121,13289220775862792371,93)): a deleted
@@ -145,10 +137,16 @@ public class PropertyTests
     {
         string json = """{"type":"unauthorized_access","severity":"info","location":"AM","time":"2022-03-08T10:49:00+05:45","device":"X.8855","account":"DOOR-1070","attempts":870000,"action":"verify_identity"}""";
         string text = $"তথ্য বিজ্ঞপ্তি। ঘটনাস্থল: AM। সময়: সকাল ১০টা ৪৯ মিনিট। X.8855। DOOR-1070। {attempts} বার ব্যর্থ চেষ্টা। দরজায় থাকা ব্যক্তির পরিচয় যাচাই করুন।";
+        BothReadersAgree(json, AlertLanguage.Bangla, text, clean);
+    }
+
+    /// <summary>The test's oracle and the verifier both call <paramref name="text"/> clean, or both find a problem.</summary>
+    private static void BothReadersAgree(string json, AlertLanguage language, string text, bool clean)
+    {
         var ev = ParseValid(json);
-        var problems = FactOracle.Problems(ev, AlertLanguage.Bangla, text);
+        var problems = FactOracle.Problems(ev, language, text);
         Assert.That(problems.Count == 0, Is.EqualTo(clean), () => string.Join("; ", problems));
-        var report = new AlertVerifier(policy: KeepText).Verify(ev, AlertLanguage.Bangla, text);
+        var report = new AlertVerifier(policy: KeepText).Verify(ev, language, text);
         Assert.That(report.Passed, Is.EqualTo(clean), () => string.Join("; ", report.Failures));
     }
 

@@ -106,7 +106,7 @@ internal static unsafe class BF16Dot
 
         return width switch
         {
-            KernelWidth.Vector512 => Unflushed512(w, x, n),
+            KernelWidth.Vector512 => DotPrefetching(w, x, n, w),
             KernelWidth.Vector256 => Reduce(Chain256(w, x, n / 32, 1)),
             KernelWidth.Vector128 => Reduce(Chain128(w, x, n / 32, 1)),
             _ => ChainScalar(w, x, n / 32, 1),
@@ -145,28 +145,19 @@ internal static unsafe class BF16Dot
     /// <summary>A row of a multiple of 32 with every flush of <c>vdpbf16ps</c> (the exact, slower chain).</summary>
     public static float Flushed(byte* w, float* x, int n) => Reduce(Chain512(w, x, n / 32, 1));
 
-    /// <summary>A row of a multiple of 32 at 512 bits: unflushed FMA chains where that gives the same bits, else <see cref="Chain512"/>.</summary>
-    private static float Unflushed512(byte* w, float* x, int n) => Unflushed512(w, x, n, null);
-
     /// <summary>
-    /// Decode at 512 bits: <see cref="Dot"/> of a row whose length is a multiple of 32, while <paramref name="ahead"/> (a
-    /// later row as long, or null) is prefetched, one cache line per step.
+    /// A row of a multiple of 32 at 512 bits: unflushed FMA chains where that gives the same bits, else
+    /// <see cref="Chain512"/>; meanwhile <paramref name="ahead"/> (a row at least as long: a later one in decode, or this
+    /// one) is prefetched, one cache line per step.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float DotPrefetching(byte* w, float* x, int n, byte* ahead) => Unflushed512(w, x, n, ahead);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Unflushed512(byte* w, float* x, int n, byte* ahead)
+    public static float DotPrefetching(byte* w, float* x, int n, byte* ahead)
     {
         var acc = Vector512<float>.Zero;
         var smallest = Vector512<ushort>.AllBitsSet;
         for (int c = 0; c < n; c += 32)
         {
-            if (ahead != null)
-            {
-                Sse.Prefetch0(ahead + (2 * c));
-            }
-
+            Sse.Prefetch0(ahead + (2 * c));
             var pairs = Vector512.Load((uint*)(w + (2 * c)));
             smallest = Vector512.Min(smallest, NonzeroMagnitudeKey(pairs));
             acc = UnflushedStep(acc, (pairs & Vector512.Create(HighHalf)).AsSingle(), (pairs << 16).AsSingle(), x + c);

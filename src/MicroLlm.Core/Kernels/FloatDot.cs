@@ -79,27 +79,17 @@ internal static unsafe class FloatDot
     /// <summary>
     /// Decode, 512 bits: an F16 row whose length is a multiple of 32, in <see cref="Lanes16"/>'s order (same lanes, FMAs
     /// and tree; the halves widened by <see cref="HalfBits.Load16"/>, the same bits), while <paramref name="ahead"/> (a
-    /// later row as long, or null) is prefetched, one cache line per 32 weights.
+    /// row at least as long, e.g. a later row, or this one when none is left) is prefetched, one cache line per 32 weights.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F16Prefetching(byte* w, float* x, int n, byte* ahead)
     {
         var acc = Vector512<float>.Zero;
-        if (ahead == null)
+        for (int c = 0; c < n; c += 32)
         {
-            for (int c = 0; c < n; c += 16)
-            {
-                acc = Vector512.FusedMultiplyAdd(HalfBits.Load16((short*)w + c), Vector512.Load(x + c), acc);
-            }
-        }
-        else
-        {
-            for (int c = 0; c < n; c += 32)
-            {
-                Sse.Prefetch0(ahead + (2 * c));
-                acc = Vector512.FusedMultiplyAdd(HalfBits.Load16((short*)w + c), Vector512.Load(x + c), acc);
-                acc = Vector512.FusedMultiplyAdd(HalfBits.Load16((short*)w + c + 16), Vector512.Load(x + c + 16), acc);
-            }
+            Sse.Prefetch0(ahead + (2 * c));
+            acc = Vector512.FusedMultiplyAdd(HalfBits.Load16((short*)w + c), Vector512.Load(x + c), acc);
+            acc = Vector512.FusedMultiplyAdd(HalfBits.Load16((short*)w + c + 16), Vector512.Load(x + c + 16), acc);
         }
 
         return Reduce16(acc.GetLower(), acc.GetUpper());

@@ -167,7 +167,7 @@ internal static unsafe class MatVec
         for (int r = rowStart; r < rowEnd; r++)
         {
             byte* row = weights + (r * rowBytes);
-            byte* ahead = r + Ahead < rowEnd ? row + (Ahead * rowBytes) : null;
+            byte* ahead = r + Ahead < rowEnd ? row + (Ahead * rowBytes) : row;
             y[r] = bfloat16 ? BF16Dot.DotPrefetching(row, x, columns, ahead) : FloatDot.F16Prefetching(row, x, columns, ahead);
         }
     }

@@ -146,26 +146,27 @@ internal sealed unsafe class WeightMatrix
             quantized = scratch.Quantized.AsSpan(0, count * stride);
         }
 
-        bool pooledQuantizer = vectorQuantizer && count >= 4 && threads > 1;
-        if (pooledQuantizer)
+        if (vectorQuantizer)
         {
-            // A prefill batch's vectors are quantized on the pool, one vector per item (each vector's bytes are the same
-            // whichever thread makes them); the width goes with the body, since Kernel.Current belongs to this flow.
+            // A prefill batch's vectors (4+) are quantized on the pool, one vector per item (each vector's bytes are the
+            // same whichever thread makes them); the width goes with the body, since Kernel.Current belongs to this flow.
             fixed (float* xp = x)
             fixed (byte* qp = quantized)
             {
                 var body = new QuantizeBody { X = xp, Columns = cols, Quantized = qp, Stride = stride, Type = activationType, Width = width };
-                ComputePool.ForThreads(threads).For(count, 1, ref body);
+                if (count >= 4 && threads > 1)
+                {
+                    ComputePool.ForThreads(threads).For(count, 1, ref body);
+                }
+                else
+                {
+                    body.Invoke(0, count);
+                }
             }
         }
-
-        for (int t = 0; t < count && !pooledQuantizer; t++)
+        else
         {
-            if (vectorQuantizer)
-            {
-                ActivationQuantizer.Quantize(activationType, x.Slice(t * cols, cols), quantized.Slice(t * stride, stride), width);
-            }
-            else
+            for (int t = 0; t < count; t++)
             {
                 ReferenceDot.QuantizeActivations(activationType, x.Slice(t * cols, cols), quantized.Slice(t * stride, stride));
             }
