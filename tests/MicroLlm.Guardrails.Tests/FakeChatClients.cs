@@ -128,10 +128,14 @@ internal static class Models
         return GoodPhrasing(r);
     });
 
-    /// <summary>Blocks its caller's thread for 5 s before returning a task at all (a client with no await before its work).</summary>
-    public static FakeChatClient Blocking() => new((r, _) =>
+    /// <summary>
+    /// Blocks its caller's thread for 5 s, or until <paramref name="release"/> is set, before returning a task at all (a
+    /// client with no await before its work). The test sets it when done, so the abandoned thread-pool threads do not
+    /// starve the timers of the tests after it.
+    /// </summary>
+    public static FakeChatClient Blocking(ManualResetEventSlim release) => new((r, _) =>
     {
-        Thread.Sleep(TimeSpan.FromSeconds(5));
+        release.Wait(TimeSpan.FromSeconds(5), CancellationToken.None); // a client that blocks ignores cancellation too
         return Task.FromResult(GoodPhrasing(r));
     });
 
