@@ -152,23 +152,34 @@ internal static unsafe class MatVec
         }
     }
 
-    /// <summary>Whether F16 decode runs <see cref="FloatDot.F16Prefetching"/> (512 bits, rows of a multiple of 32).</summary>
+    /// <summary>Whether F16/BF16 decode runs <see cref="FloatDot.F16Rows"/> or <see cref="BF16Dot.DotPrefetching"/> (512 bits, rows of a multiple of 32).</summary>
     private static bool PrefetchedHalfRows(GgmlType weightType, int columns, KernelWidth width) =>
         weightType is GgmlType.F16 or GgmlType.BF16 && width == KernelWidth.Vector512 && columns % 32 == 0;
 
     /// <summary>
-    /// F16 rows against one vector, each row's chain as <see cref="FloatDot.F16"/>'s, while the row two ahead is fetched:
-    /// a row of 2048 halves is one 4 KiB page, where the hardware prefetcher stops, so without it every row begins with
-    /// misses (TinyLlama F16 decode, 1 thread: 10.2-10.3 -> 12.9-13.2 tok/s; 2 threads: 15.2-15.3 -> 19.1-19.8).
+    /// F16 or BF16 rows against one vector, each row's chain as <see cref="FloatDot.F16"/>'s or <see cref="BF16Dot.Dot"/>'s,
+    /// while the row two ahead is fetched: a row of 2048 halves is one 4 KiB page, where the hardware prefetcher stops, so
+    /// without it every row begins with misses (TinyLlama F16 decode, 1 thread: 10.2-10.3 -> 12.9-13.2 tok/s; 2 threads:
+    /// 15.2-15.3 -> 19.1-19.8). F16 rows also run two chains staggered by half a row (<see cref="FloatDot.F16Rows"/>).
     /// </summary>
     private static void ComputeHalfRows(bool bfloat16, byte* weights, long rowBytes, int columns, int rowStart, int rowEnd, float* x, float* y)
     {
+        if (!bfloat16)
+        {
+            if (rowEnd > rowStart)
+            {
+                FloatDot.F16Rows(weights + (rowStart * rowBytes), rowBytes, rowEnd - rowStart, x, columns, y + rowStart);
+            }
+
+            return;
+        }
+
         const int Ahead = 2;
         for (int r = rowStart; r < rowEnd; r++)
         {
             byte* row = weights + (r * rowBytes);
             byte* ahead = r + Ahead < rowEnd ? row + (Ahead * rowBytes) : row;
-            y[r] = bfloat16 ? BF16Dot.DotPrefetching(row, x, columns, ahead) : FloatDot.F16Prefetching(row, x, columns, ahead);
+            y[r] = BF16Dot.DotPrefetching(row, x, columns, ahead);
         }
     }
 

@@ -32,8 +32,9 @@ public unsafe class TiledPrefillTests
         var activationType = ActivationQuantizer.ActivationTypeFor(type);
         int blockSize = GgmlTypeInfo.Get(type).BlockSize;
         // BF16 tiles take rows of a multiple of 32 (tinyBLAS's order: vdpbf16ps's pairs); 48 keeps ggml_vec_dot_bf16's.
-        // F16 decode (batches 1-3) takes rows of a multiple of 32 through FloatDot.F16Prefetching: 96 is one.
-        int[] columnCounts = type == GgmlType.BF16 ? [32, 48, 96, 2080] : blockSize == 1 ? [16, 48, 96, 2064] : blockSize == 32 ? [32, 96, 2080] : [256, 768, 2304];
+        // F16 decode (batches 1-3) takes rows of a multiple of 32 through FloatDot.F16Rows, staggered by n / 64 chunks of
+        // 32: 32 (no first part), 96 (an odd multiple: one chunk left over) and 128 (two equal parts).
+        int[] columnCounts = type == GgmlType.BF16 ? [32, 48, 96, 2080] : blockSize == 1 ? [16, 32, 48, 96, 128, 2064] : blockSize == 32 ? [32, 96, 2080] : [256, 768, 2304];
         foreach (int columns in columnCounts)
         {
             const int rows = 23;
@@ -62,7 +63,7 @@ public unsafe class TiledPrefillTests
 
             foreach (int batch in new[] { 1, 2, 3, 4, 5, 8, 13, 17 })
             {
-                foreach (var (rowStart, rowEnd) in new[] { (0, rows), (1, 20), (5, 6) })
+                foreach (var (rowStart, rowEnd) in new[] { (0, rows), (1, 20), (5, 6), (7, 9), (10, 13) })
                 {
                     var y = Enumerable.Repeat(float.NaN, batch * rows).ToArray();
                     fixed (byte* w = weights)
