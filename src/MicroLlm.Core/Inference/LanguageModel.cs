@@ -223,9 +223,13 @@ public sealed class LanguageModel : IDisposable
 
     private void CloseFile()
     {
-        if (_ownsFile && Interlocked.Exchange(ref _closed, 1) == 0)
+        if (Interlocked.Exchange(ref _closed, 1) == 0)
         {
-            _file.Dispose();
+            Transformer.Dispose();
+            if (_ownsFile)
+            {
+                _file.Dispose();
+            }
         }
     }
 }

@@ -28,11 +28,15 @@ internal static unsafe class MatVec
     /// <summary>
     /// <c>y[r] = dot(row r, x)</c> for <paramref name="rowStart"/> ≤ r &lt; <paramref name="rowEnd"/>; row r starts at
     /// <c>weights + r * rowBytes</c>; <paramref name="x"/> holds <paramref name="columns"/> activations in the kernel layout
-    /// of <see cref="ActivationQuantizer.ActivationTypeFor"/>.
+    /// of <see cref="ActivationQuantizer.ActivationTypeFor"/>. <paramref name="packedQ4_0"/>: the Q4_0 weights are in
+    /// <see cref="Q4_0SequentialTiles"/>' packed layout (groups of 8 rows; the range then starts and ends on a group)
+    /// and are summed in the order <paramref name="sequentialQ4_0"/> selects.
     /// </summary>
-    public static void Compute(GgmlType weightType, byte* weights, long rowBytes, int columns, int rowStart, int rowEnd, byte* x, float* y, KernelWidth width, bool sequentialQ4_0 = false)
+    public static void Compute(
+        GgmlType weightType, byte* weights, long rowBytes, int columns, int rowStart, int rowEnd, byte* x, float* y, KernelWidth width,
+        bool sequentialQ4_0 = false, bool packedQ4_0 = false)
     {
-        if (weightType == GgmlType.Q4_0 && sequentialQ4_0 && Q4_0SequentialTiles.Supports(width))
+        if (weightType == GgmlType.Q4_0 && packedQ4_0)
         {
             Q4_0SequentialTiles.ComputeBatch(weights, rowBytes, columns / 32, rowStart, rowEnd, x, 0, 1, y, 0, width);
             return;
@@ -59,13 +63,14 @@ internal static unsafe class MatVec
     /// <summary>
     /// The batched form: <c>y[t * yStride + r] = dot(row r, x_t)</c> for <paramref name="count"/> activation vectors
     /// <c>x_t = x + t * xStride</c> (bytes). Each weight row is read from memory once and reused, from L1, for the whole batch; formats with a tiled kernel
-    /// (<see cref="Q4_0SequentialTiles"/>) also unpack each weight block once for several vectors.
+    /// (<see cref="Q4_0SequentialTiles"/>) also unpack each weight block once for several vectors. Q4_0 flags as in
+    /// <see cref="Compute"/>.
     /// </summary>
     public static void ComputeBatch(
         GgmlType weightType, byte* weights, long rowBytes, int columns, int rowStart, int rowEnd,
-        byte* x, long xStride, int count, float* y, long yStride, KernelWidth width, bool sequentialQ4_0 = false)
+        byte* x, long xStride, int count, float* y, long yStride, KernelWidth width, bool sequentialQ4_0 = false, bool packedQ4_0 = false)
     {
-        if (weightType == GgmlType.Q4_0 && sequentialQ4_0 && Q4_0SequentialTiles.Supports(width))
+        if (weightType == GgmlType.Q4_0 && packedQ4_0)
         {
             // Tiles of 8 rows × 4 vectors: each weight block unpacked once per tile, 8 to 32 independent FMA chains.
             Q4_0SequentialTiles.ComputeBatch(weights, rowBytes, columns / 32, rowStart, rowEnd, x, xStride, count, y, yStride, width);

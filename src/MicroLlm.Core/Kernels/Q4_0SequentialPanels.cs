@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 namespace MicroLlm.Kernels;
 
 /// <summary>
-/// Prefill form of <see cref="Q4_0SequentialTiles"/> at 512 bits: panels of 16 rows repacked (transposed) once per call
+/// Prefill form of <see cref="Q4_0SequentialTiles"/> at 512 bits: panels of 16 rows (two packed groups) repacked (transposed) once per call
 /// into a per-thread buffer with one row per 32-bit lane, then multiplied with the batch's activation vectors 4 at a
 /// time. With a row in each lane, a block's 32 products of a row sum inside its own lane (byte multiply-adds against
 /// 4 activations broadcast to every lane), so no horizontal sums remain and each FMA serves 16 outputs.
@@ -20,7 +20,7 @@ namespace MicroLlm.Kernels;
 /// </remarks>
 internal static unsafe class Q4_0SequentialPanels
 {
-    private const int WBytes = 18, XBytes = 34, PanelRows = 16, PanelBlockBytes = (4 * 64) + 64;
+    private const int XBytes = 34, PanelRows = 16, PanelBlockBytes = (4 * 64) + 64, StepBytes = Q4_0SequentialTiles.StepBytes;
 
     [ThreadStatic]
     private static byte[]? t_panel;
@@ -29,7 +29,8 @@ internal static unsafe class Q4_0SequentialPanels
     public static bool Supports(KernelWidth width, int count) => width == KernelWidth.Vector512 && count >= 4;
 
     /// <summary>
-    /// Rows <paramref name="rowStart"/> up to the last whole panel before <paramref name="rowEnd"/>: y as in
+    /// Rows <paramref name="rowStart"/> (a multiple of 8) up to the last whole panel before <paramref name="rowEnd"/>, of
+    /// a matrix in the packed layout: y as in
     /// <see cref="Q4_0SequentialTiles.ComputeBatch"/>, with the activation scales and 8 · Σ x already prepared
     /// (<paramref name="dx"/>, <paramref name="sx"/>: <paramref name="blocks"/> per vector). Returns the first row not done.
     /// </summary>
@@ -65,30 +66,33 @@ internal static unsafe class Q4_0SequentialPanels
     }
 
     /// <summary>
-    /// 16 rows' blocks into the panel layout, without gathers: each block's nibble bytes of rows j, 4 + j, 8 + j, 12 + j
-    /// loaded into the four 128-bit lanes of one vector (j = 0-3), then transposed as 4 × 4 dwords inside each lane
-    /// (two rounds of unpacks), which leaves row 4i + j in lane i, position j: rows in order. The scales are broadcast
-    /// and blended into their lanes, 8 rows at a time.
+    /// 16 rows' blocks (two packed groups, the second <c>8 · rb</c> bytes after the first) into the panel layout,
+    /// without gathers: each block's nibble bytes of rows j, 4 + j, 8 + j, 12 + j loaded into the four 128-bit lanes of
+    /// one vector (j = 0-3), then transposed as 4 × 4 dwords inside each lane (two rounds of unpacks), which leaves row
+    /// 4i + j in lane i, position j: rows in order. Each group's 8 scales are one load, put in row order.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Repack(byte* w, int rb, int blocks, byte* panel)
     {
-        nint r1 = rb, r4 = 4 * r1, r8 = 8 * r1, r12 = 12 * r1;
+        nint r8 = 8 * (nint)rb, r12 = r8 + 64;
+        var rowFromSlot = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
 
-        // The next panel's bytes (contiguous, 288 per block step) fetched in order while this one is rearranged.
+        // The next panel's two groups (contiguous streams, 144 bytes each per block step) fetched in order while this
+        // one is rearranged.
         byte* next = w + (PanelRows * (long)rb);
-        for (int b = 0; b < blocks; b++, w += WBytes, next += PanelRows * WBytes, panel += PanelBlockBytes)
+        for (int b = 0; b < blocks; b++, w += StepBytes, next += StepBytes, panel += PanelBlockBytes)
         {
             Sse.Prefetch0(next);
             Sse.Prefetch0(next + 64);
             Sse.Prefetch0(next + 128);
-            Sse.Prefetch0(next + 192);
-            Sse.Prefetch0(next + 256);
-            byte* q = w + 2;
-            var z0 = Lanes(q, r4, r8, r12);
-            var z1 = Lanes(q + r1, r4, r8, r12);
-            var z2 = Lanes(q + (2 * r1), r4, r8, r12);
-            var z3 = Lanes(q + (3 * r1), r4, r8, r12);
+            Sse.Prefetch0(next + r8);
+            Sse.Prefetch0(next + r8 + 64);
+            Sse.Prefetch0(next + r8 + 128);
+            byte* q = w + 16;
+            var z0 = Lanes(q, r8, r12);
+            var z1 = Lanes(q + 16, r8, r12);
+            var z2 = Lanes(q + 32, r8, r12);
+            var z3 = Lanes(q + 48, r8, r12);
             var t0 = Avx512F.UnpackLow(z0, z1).AsInt64();  // per lane: [a0, b0, a1, b1]
             var t1 = Avx512F.UnpackHigh(z0, z1).AsInt64(); // [a2, b2, a3, b3]
             var t2 = Avx512F.UnpackLow(z2, z3).AsInt64();  // [c0, d0, c1, d1]
@@ -97,33 +101,24 @@ internal static unsafe class Q4_0SequentialPanels
             Avx512F.UnpackHigh(t0, t2).Store((long*)(panel + 64));  // dword 1
             Avx512F.UnpackLow(t1, t3).Store((long*)(panel + 128));  // dword 2
             Avx512F.UnpackHigh(t1, t3).Store((long*)(panel + 192)); // dword 3
-            Scales8(w, r1).Store((float*)(panel + 256));
-            Scales8(w + r8, r1).Store((float*)(panel + 288));
+            Scales8(w, rowFromSlot).Store((float*)(panel + 256));
+            Scales8(w + r8, rowFromSlot).Store((float*)(panel + 288));
         }
     }
 
-    /// <summary>16 bytes at <paramref name="p"/>, + <paramref name="r4"/>, + <paramref name="r8"/>, + <paramref name="r12"/> in 128-bit lanes 0-3.</summary>
+    /// <summary>16 bytes at <paramref name="p"/>, + 64, + <paramref name="r8"/>, + <paramref name="r12"/> in 128-bit lanes 0-3.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> Lanes(byte* p, nint r4, nint r8, nint r12)
+    private static Vector512<int> Lanes(byte* p, nint r8, nint r12)
     {
-        var z = Avx512F.InsertVector128(Avx512F.BroadcastVector128ToVector512((int*)p), Vector128.Load((int*)(p + r4)), 1);
+        var z = Avx512F.InsertVector128(Avx512F.BroadcastVector128ToVector512((int*)p), Vector128.Load((int*)(p + 64)), 1);
         z = Avx512F.InsertVector128(z, Vector128.Load((int*)(p + r8)), 2);
         return Avx512F.InsertVector128(z, Vector128.Load((int*)(p + r12)), 3);
     }
 
-    /// <summary>The block scales of rows 0-7 (from <paramref name="w"/>, <paramref name="r1"/> bytes apart) as floats, in order.</summary>
+    /// <summary>The block scales of a packed group's rows 0-7 (slot order at <paramref name="w"/>) as floats, in row order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Scales8(byte* w, nint r1)
-    {
-        var d = Avx2.Blend(Vector256.Create(*(int*)w), Vector256.Create(*(int*)(w + r1)), 0b0000_0010);
-        d = Avx2.Blend(d, Vector256.Create(*(int*)(w + (2 * r1))), 0b0000_0100);
-        d = Avx2.Blend(d, Vector256.Create(*(int*)(w + (3 * r1))), 0b0000_1000);
-        d = Avx2.Blend(d, Vector256.Create(*(int*)(w + (4 * r1))), 0b0001_0000);
-        d = Avx2.Blend(d, Vector256.Create(*(int*)(w + (5 * r1))), 0b0010_0000);
-        d = Avx2.Blend(d, Vector256.Create(*(int*)(w + (6 * r1))), 0b0100_0000);
-        d = Avx2.Blend(d, Vector256.Create(*(int*)(w + (7 * r1))), 0b1000_0000);
-        return HalfBits.ToSingle(d.AsUInt32());
-    }
+    private static Vector256<float> Scales8(byte* w, Vector256<int> rowFromSlot) =>
+        HalfBits.ToSingle(Avx2.PermuteVar8x32(Avx2.ConvertToVector256Int32((ushort*)w), rowFromSlot).AsUInt32());
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Panel<TColumns>(byte* panel, int blocks, byte* x, long xStride, float* dx, int* sx, int perVector, float* y, long yStride)

@@ -5,11 +5,15 @@ namespace MicroLlm.Models;
 
 /// <summary>
 /// A decoder-only transformer (llama, qwen2, phi3, gemma2) bound to the tensors of an open GGUF file. Matrices stay in
-/// the memory map in their stored type; only the small vectors (norms, biases, RoPE factors) are read into arrays.
-/// Immutable after loading, so any number of sessions on any threads may share it.
+/// the memory map in their stored type, except the Q4_0 matrices the kernels read packed (copied into one native store
+/// on first use, their mapped pages then dropped: <see cref="WeightMatrix"/>); only the small vectors (norms, biases,
+/// RoPE factors) are read into arrays. Immutable after loading but for that packing (done once, under a lock), so any
+/// number of sessions on any threads may share it; <see cref="Dispose"/> frees the packed store.
 /// </summary>
-internal sealed class TransformerModel
+internal sealed class TransformerModel : IDisposable
 {
+    private readonly PackedWeightStore? _packedStore;
+
     private TransformerModel(GgufFile file, TransformerConfig c)
     {
         File = file;
@@ -57,9 +61,25 @@ internal sealed class TransformerModel
         {
             throw new InvalidDataException("A gemma2 model needs post_attention_norm and post_ffw_norm in every block; this file lacks some.");
         }
+
+        // The matrices the kernels read packed (Q4_0 in groups of 8 rows) share one store, filled as each is first used.
+        var packable = Layers.SelectMany(l => l.Matrices).Append(Output).Where(m => m.InterleavedQ4_0).Distinct().ToArray();
+        if (packable.Length > 0)
+        {
+            _packedStore = new PackedWeightStore(packable.Sum(m => PackedWeightStore.Slot(m.ByteCount)));
+            long offset = 0;
+            foreach (var m in packable)
+            {
+                m.UsePackedStore(_packedStore, offset);
+                offset += PackedWeightStore.Slot(m.ByteCount);
+            }
+        }
     }
 
     public GgufFile File { get; }
+
+    /// <summary>Frees the packed copies of the matrices; only when no session can compute with the model any more.</summary>
+    public void Dispose() => _packedStore?.Dispose();
     public TransformerConfig Config { get; }
     public WeightMatrix TokenEmbedding { get; }
     public float[] OutputNorm { get; }

@@ -7,7 +7,8 @@ using MicroLlm.Quantization;
 namespace MicroLlm.Models;
 
 /// <summary>
-/// A weight matrix read in place from the memory map: <c>Rows</c> rows of <c>Columns</c> elements in its stored type.
+/// A weight matrix read in place from the memory map: <c>Rows</c> rows of <c>Columns</c> elements in its stored type
+/// (the kernels read <see cref="InterleavedQ4_0"/> matrices from a packed copy instead, made on first use).
 /// This is the scalar reference path. For the types of <see cref="ReferenceDot"/> (F32, F16, BF16, Q4_0, Q5_0, Q8_0, Q3_K,
 /// Q4_K, Q5_K, Q6_K) <see cref="MatMul"/> is <see cref="ReferenceMatMul"/>: activations are quantized as the reference runtime's CPU
 /// path quantizes them and every output is the reference's dot product in its float order, bit for bit. Other types
@@ -15,10 +16,16 @@ namespace MicroLlm.Models;
 /// (<see cref="ApproximateMatMul"/>). The SIMD kernels of the performance issue replace it and are tested against it:
 /// to keep conformance they must reproduce the reference's per-row summation order (see docs/ARCHITECTURE.md).
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The packed store belongs to the model (TransformerModel.Dispose); a matrix's own store, made only outside a model, is freed by its SafeHandle finalizer.")]
 internal sealed unsafe class WeightMatrix
 {
     private readonly byte* _data;
     private readonly long _rowBytes;
+    private readonly Lock _packGate = new();
+    private PackedWeightStore? _store;
+    private long _storeOffset;
+    private nint _packed; // the packed copy once made (InterleavedQ4_0), else 0
+    private readonly bool _fileMapped; // _data is in a read-only file mapping (not the caller's memory)
 
     public WeightMatrix(GgufFile file, GgufTensorInfo tensor, int expectedColumns, int expectedRows)
     {
@@ -37,6 +44,7 @@ internal sealed unsafe class WeightMatrix
         Columns = expectedColumns;
         Rows = expectedRows;
         _data = file.TensorPointer(tensor);
+        _fileMapped = file.Path is not null;
         _rowBytes = GgmlTypeInfo.Get(tensor.Type).ByteCount(expectedColumns);
         ActivationType = ActivationTypeFor(tensor.Type);
         HasReferenceOrder = ReferenceDot.Supports(tensor.Type);
@@ -60,7 +68,95 @@ internal sealed unsafe class WeightMatrix
     /// <summary>Whether the reference computes this Q4_0 matrix with its repacked (8-row interleaved) kernels.</summary>
     public bool InterleavedQ4_0 { get; }
 
-    /// <summary>Bytes of one stored row.</summary>
+    /// <summary>
+    /// Gives this <see cref="InterleavedQ4_0"/> matrix its place in a model's store (at <paramref name="offset"/>, of
+    /// <see cref="PackedWeightStore.Slot"/> bytes); without one it takes a store of its own when first packed.
+    /// </summary>
+    public void UsePackedStore(PackedWeightStore store, long offset)
+    {
+        lock (_packGate)
+        {
+            if (_packed != 0)
+            {
+                throw new InvalidOperationException($"Matrix '{Name}' is already packed.");
+            }
+
+            _store = store;
+            _storeOffset = offset;
+        }
+    }
+
+    /// <summary>
+    /// The bytes the kernels read: the memory map, or for <see cref="InterleavedQ4_0"/> matrices their packed copy
+    /// (<see cref="Kernels.Q4_0SequentialTiles"/>' layout), made on first use on <paramref name="threads"/> threads; a
+    /// file's mapped pages are then dropped from the process, so the copy replaces them (memory the caller handed to
+    /// <see cref="GgufFile.FromMemory"/> is left as it is).
+    /// </summary>
+    private byte* KernelWeights(int threads)
+    {
+        if (!InterleavedQ4_0)
+        {
+            return _data;
+        }
+
+        nint packed = Volatile.Read(ref _packed);
+        return packed != 0 ? (byte*)packed : Pack(threads);
+    }
+
+    private byte* Pack(int threads)
+    {
+        lock (_packGate)
+        {
+            if (_packed == 0)
+            {
+                if (_store is null)
+                {
+                    _store = new PackedWeightStore(PackedWeightStore.Slot(ByteCount));
+                    _storeOffset = 0;
+                }
+
+                var body = new PackBody
+                {
+                    Source = _data,
+                    Target = _store.Pointer + _storeOffset,
+                    GroupBytes = _rowBytes * Q4_0SequentialTiles.GroupRows,
+                    RowBytes = _rowBytes,
+                    Blocks = Columns / 32,
+                    DropSource = _fileMapped,
+                };
+                int groups = Rows / Q4_0SequentialTiles.GroupRows;
+                ComputePool.ForThreads(threads).For(groups, Math.Max(1, (int)((1L << 20) / body.GroupBytes)), ref body);
+                Volatile.Write(ref _packed, (nint)body.Target);
+            }
+
+            return (byte*)_packed;
+        }
+    }
+
+    /// <summary>Packs groups of 8 rows, then drops the mapped pages they came from (file mappings only).</summary>
+    private struct PackBody : IRangeBody
+    {
+        public bool DropSource;
+        public byte* Source;
+        public byte* Target;
+        public long GroupBytes;
+        public long RowBytes;
+        public int Blocks;
+
+        public readonly void Invoke(int start, int end)
+        {
+            for (int g = start; g < end; g++)
+            {
+                Q4_0SequentialTiles.Pack(Source + (g * GroupBytes), RowBytes, Blocks, Target + (g * GroupBytes));
+            }
+
+            if (DropSource)
+            {
+                PackedWeightStore.DropPages(Source + (start * GroupBytes), (end - start) * GroupBytes);
+            }
+        }
+    }
+
     public long RowBytes => _rowBytes;
 
     /// <summary>Bytes of the whole matrix in the map.</summary>
@@ -188,7 +284,7 @@ internal sealed unsafe class WeightMatrix
             fixed (byte* qp = quantized)
             fixed (float* yp = y)
             {
-                ParallelMatVec.Run(ComputePool.ForThreads(threads), Type, _data, _rowBytes, cols, Rows, qp, stride, count, yp, Rows, Kernel.Current, InterleavedQ4_0);
+                ParallelMatVec.Run(ComputePool.ForThreads(threads), Type, KernelWeights(threads), _rowBytes, cols, Rows, qp, stride, count, yp, Rows, Kernel.Current, InterleavedQ4_0, packedQ4_0: InterleavedQ4_0);
             }
 
             return;

@@ -6,9 +6,10 @@ using static MicroLlm.Core.Tests.Kernels.KernelTestData;
 namespace MicroLlm.Core.Tests.Kernels;
 
 /// <summary>
-/// Q4_0 in the repacked kernels' order (<see cref="Q4_0SequentialTiles"/>, <see cref="Q4_0SequentialPanels"/>): every
-/// output has the bits of <c>ReferenceDot.Q4_0Sequential</c> at every width, for decode (one vector) and prefill
-/// batches, row ranges that start and end inside a tile, one block per row and many, two threads; with rows and
+/// Q4_0 in the repacked kernels' order over the packed layout (<see cref="Q4_0SequentialTiles"/>,
+/// <see cref="Q4_0SequentialPanels"/>): every output has the bits of <c>ReferenceDot.Q4_0Sequential</c> on the file's
+/// rows at every width, for decode (one vector) and prefill batches, row ranges of whole panels, of panels and a tile,
+/// and of single tiles, one block per row and many, two threads; with rows and
 /// activation blocks at the extremes (every nibble 15 or 0 against ±127 everywhere), which push the tiles' 16-bit
 /// partial sums to their largest.
 /// </summary>
@@ -29,7 +30,7 @@ public unsafe class Q4_0SequentialTilesTests
         const GgmlType type = GgmlType.Q4_0;
         foreach (int columns in new[] { 32, 96, 2080 })
         {
-            const int rows = 43; // five tiles of 8 and a tail of 3; two panels of 16 and the rest
+            const int rows = 40; // five groups of 8: two panels of 16 and a tile
             byte[] weights = Weights(type, rows, columns, seed: columns + 11);
             long rowBytes = GgmlTypeInfo.Get(type).ByteCount(columns);
             for (int b = 0; b < columns / 32; b++)
@@ -40,6 +41,7 @@ public unsafe class Q4_0SequentialTilesTests
                 weights.AsSpan((int)((21 * rowBytes) + (b * 18) + 2), 16).Fill(0x0F);
             }
 
+            byte[] packed = Packed(weights, rows, columns);
             const int maxBatch = 9;
             int xBytes = ActivationQuantizer.ByteCount(GgmlType.Q8_0, columns);
             int referenceBytes = ReferenceDot.ActivationBytes(GgmlType.Q8_0, columns);
@@ -72,14 +74,14 @@ public unsafe class Q4_0SequentialTilesTests
 
             foreach (int batch in new[] { 1, 2, 3, 4, 5, 9 })
             {
-                foreach (var (rowStart, rowEnd) in new[] { (0, rows), (3, 37), (8, 16), (5, 6) })
+                foreach (var (rowStart, rowEnd) in new[] { (0, rows), (8, 40), (8, 16), (16, 24), (0, 24) })
                 {
                     var y = Enumerable.Repeat(float.NaN, batch * rows).ToArray();
-                    fixed (byte* w = weights)
+                    fixed (byte* w = packed)
                     fixed (byte* px = prepared)
                     fixed (float* py = y)
                     {
-                        MatVec.ComputeBatch(type, w, rowBytes, columns, rowStart, rowEnd, px, xBytes, batch, py, rows, width, sequentialQ4_0: true);
+                        MatVec.ComputeBatch(type, w, rowBytes, columns, rowStart, rowEnd, px, xBytes, batch, py, rows, width, sequentialQ4_0: true, packedQ4_0: true);
                     }
 
                     Check(y, expected, rows, batch, rowStart, rowEnd, $"{width} columns {columns} batch {batch} rows {rowStart}..{rowEnd}");
@@ -87,16 +89,76 @@ public unsafe class Q4_0SequentialTilesTests
 
                 var parallel = Enumerable.Repeat(float.NaN, batch * rows).ToArray();
                 using var pool = new ComputePool(2);
-                fixed (byte* w = weights)
+                fixed (byte* w = packed)
                 fixed (byte* px = prepared)
                 fixed (float* py = parallel)
                 {
-                    ParallelMatVec.Run(pool, type, w, rowBytes, columns, rows, px, xBytes, batch, py, rows, width, sequentialQ4_0: true);
+                    ParallelMatVec.Run(pool, type, w, rowBytes, columns, rows, px, xBytes, batch, py, rows, width, sequentialQ4_0: true, packedQ4_0: true);
                 }
 
                 Check(parallel, expected, rows, batch, 0, rows, $"{width} columns {columns} batch {batch}, 2 threads");
             }
         }
+    }
+
+    [Test]
+    public void PackingKeepsEveryRowAndUnpackingRestoresIt()
+    {
+        foreach (int columns in new[] { 32, 2080 })
+        {
+            const int rows = 16;
+            byte[] weights = Weights(GgmlType.Q4_0, rows, columns, seed: columns);
+            int rowBytes = (int)GgmlTypeInfo.Get(GgmlType.Q4_0).ByteCount(columns);
+            byte[] packed = Packed(weights, rows, columns);
+            Assert.That(packed.Length, Is.EqualTo(weights.Length), "the packed layout takes the file's bytes");
+            Assert.That(packed, Is.Not.EqualTo(weights), "the bytes moved");
+            var row = new byte[rowBytes];
+            for (int r = 0; r < rows; r++)
+            {
+                fixed (byte* p = packed)
+                fixed (byte* dst = row)
+                {
+                    Q4_0SequentialTiles.UnpackRow(p + ((r / 8) * 8 * rowBytes), columns / 32, r % 8, dst);
+                }
+
+                Assert.That(row, Is.EqualTo(weights.AsSpan(r * rowBytes, rowBytes).ToArray()), $"columns {columns} row {r}");
+            }
+        }
+    }
+
+    [Test]
+    public void ARangeThatSplitsAGroupIsRefused()
+    {
+        byte[] packed = Packed(Weights(GgmlType.Q4_0, 16, 64, seed: 5), 16, 64);
+        var x = new byte[ActivationQuantizer.ByteCount(GgmlType.Q8_0, 64)];
+        var y = new float[16];
+        var e = Assert.Throws<ArgumentException>(() =>
+        {
+            fixed (byte* w = packed)
+            fixed (byte* px = x)
+            fixed (float* py = y)
+            {
+                MatVec.ComputeBatch(GgmlType.Q4_0, w, 36, 64, 3, 16, px, x.Length, 1, py, 16, KernelWidth.Vector256, sequentialQ4_0: true, packedQ4_0: true);
+            }
+        });
+        Assert.That(e!.Message, Does.Contain("groups of 8 rows"));
+    }
+
+    /// <summary>The rows packed group by group, as a model packs its Q4_0 matrices.</summary>
+    private static byte[] Packed(byte[] weights, int rows, int columns)
+    {
+        long rowBytes = GgmlTypeInfo.Get(GgmlType.Q4_0).ByteCount(columns);
+        var packed = new byte[weights.Length];
+        fixed (byte* src = weights)
+        fixed (byte* dst = packed)
+        {
+            for (int g = 0; g < rows / 8; g++)
+            {
+                Q4_0SequentialTiles.Pack(src + (g * 8 * rowBytes), rowBytes, columns / 32, dst + (g * 8 * rowBytes));
+            }
+        }
+
+        return packed;
     }
 
     private static void Check(float[] y, float[] expected, int rows, int batch, int rowStart, int rowEnd, string what)

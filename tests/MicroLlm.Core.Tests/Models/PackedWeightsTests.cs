@@ -1,0 +1,62 @@
+using MicroLlm.Gguf;
+using MicroLlm.Inference;
+using MicroLlm.Models;
+
+namespace MicroLlm.Core.Tests.Models;
+
+/// <summary>
+/// Q4_0 matrices that the kernels read packed (groups of 8 rows, copied out of the file on first use): the copy never
+/// writes to its source, whether that is a read-only file mapping (whose pages are dropped after packing and read again
+/// from the file when touched) or memory the caller handed to <see cref="GgufFile.FromMemory"/> (left alone), and the
+/// model computes the same logits from a file and from memory.
+/// </summary>
+public class PackedWeightsTests
+{
+    private static readonly int[] Tokens = [1, 17, 230, 5, 99, 41, 7, 300, 12];
+
+    [Test]
+    public void PackingLeavesTheCallersMemoryAndTheMappedFileAsTheyWere()
+    {
+        byte[] bytes = SyntheticModelTests.Write(new SyntheticModelOptions(SyntheticModelShape.Presets["tiny-llama"]) { FileType = SyntheticModelFileType.Q4_0, Seed = 5 });
+        byte[] original = (byte[])bytes.Clone();
+        string path = Path.Combine(Path.GetTempPath(), $"packed-{Guid.NewGuid():N}.gguf");
+        File.WriteAllBytes(path, bytes);
+        try
+        {
+            float[] fromMemory, fromFile;
+            using (var memoryFile = GgufFile.FromMemory(bytes))
+            using (var model = LanguageModel.FromFile(memoryFile, new LanguageModelOptions { ThreadCount = 2 }))
+            {
+                Assert.That(model.Transformer.Layers[0].Down.InterleavedQ4_0, "this model has packed matrices");
+                fromMemory = Logits(model);
+                Assert.That(bytes, Is.EqualTo(original), "the caller's memory is unchanged");
+            }
+
+            using (var mapped = GgufFile.Open(path))
+            using (var model = LanguageModel.FromFile(mapped, new LanguageModelOptions { ThreadCount = 2 }))
+            {
+                fromFile = Logits(model);
+                foreach (var tensor in mapped.Tensors)
+                {
+                    long offset = mapped.DataOffset + tensor.Offset;
+                    Assert.That(mapped.GetTensorData(tensor).SequenceEqual(original.AsSpan((int)offset, mapped.GetTensorData(tensor).Length)), $"{tensor.Name} reads as in the file after packing");
+                }
+            }
+
+            Assert.That(fromFile, Is.EqualTo(fromMemory));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static float[] Logits(LanguageModel model)
+    {
+        using var session = model.CreateSession(new SessionOptions { ContextLength = 32 });
+        var logits = new float[Tokens.Length * model.Info.VocabularySize];
+        session.EvaluateAll(Tokens, logits);
+        Assert.That(logits.All(float.IsFinite));
+        return logits;
+    }
+}
