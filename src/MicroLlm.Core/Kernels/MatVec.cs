@@ -117,6 +117,17 @@ internal static unsafe class MatVec
             return;
         }
 
+        if (count < 4 && weightType == GgmlType.Q8_0 && width == KernelWidth.Vector512)
+        {
+            // Decode: 4 rows' chains per pass over one vector.
+            for (int t = 0; t < count; t++)
+            {
+                Q8_0Dot.Rows512(weights, rowBytes, columns / 32, rowStart, rowEnd, x + (t * xStride), y + (t * yStride));
+            }
+
+            return;
+        }
+
         if (count < 4 && PrefetchedHalfRows(weightType, columns, width))
         {
             for (int t = 0; t < count; t++)

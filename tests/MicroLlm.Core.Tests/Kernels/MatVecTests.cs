@@ -212,6 +212,60 @@ public unsafe class MatVecTests
             }
         }
     }
+    private static IEnumerable<TestCaseData> Q8_0DecodeCases() => Kernel.Supported.Select(w => new TestCaseData((int)w).SetName($"Q8_0DecodeRows_{w}"));
+
+    [TestCaseSource(nameof(Q8_0DecodeCases))]
+    public void Q8_0DecodeRowsGiveTheReferenceBits(int widthIndex)
+    {
+        var width = (KernelWidth)widthIndex;
+        // Decode (one vector; Vector512 runs 4 rows per pass): ranges with 1-3 leftover rows or fewer rows than a pass,
+        // an odd block count (the last block alone), and rows of -128 and 127 against activations that quantize to ±127.
+        const GgmlType type = GgmlType.Q8_0;
+        foreach (int columns in new[] { 32, 96, 160, 2048 })
+        {
+            const int rows = 13;
+            long rowBytes = GgmlTypeInfo.Get(type).ByteCount(columns);
+            byte[] weights = Weights(type, rows, columns, seed: columns + 9);
+            for (int b = 0; b < columns / 32; b++)
+            {
+                weights.AsSpan((int)((2 * rowBytes) + (b * 34) + 2), 32).Fill(0x80);
+                weights.AsSpan((int)((7 * rowBytes) + (b * 34) + 2), 32).Fill(0x7F);
+            }
+
+            foreach (bool saturated in new[] { false, true })
+            {
+                float[] activations = saturated ? [.. Enumerable.Range(0, columns).Select(i => i / 32 % 2 == 0 ? 1f : -1f)] : Activations(columns, seed: columns);
+                var prepared = new byte[ActivationQuantizer.ByteCount(type, columns)];
+                var referencePrepared = new byte[ReferenceDot.ActivationBytes(type, columns)];
+                ActivationQuantizer.Quantize(type, activations, prepared, width);
+                ReferenceDot.QuantizeActivations(type, activations, referencePrepared);
+                foreach (var (start, end) in new[] { (0, 13), (0, 1), (1, 4), (3, 12), (2, 11), (5, 6), (4, 8) })
+                {
+                    var y = Enumerable.Repeat(float.NaN, rows).ToArray();
+                    fixed (byte* w = weights)
+                    fixed (byte* px = prepared)
+                    fixed (float* py = y)
+                    {
+                        MatVec.ComputeBatch(type, w, rowBytes, columns, start, end, px, prepared.Length, 1, py, rows, width);
+                    }
+
+                    for (int r = 0; r < rows; r++)
+                    {
+                        if (r < start || r >= end)
+                        {
+                            Assert.That(float.IsNaN(y[r]), $"row {r} outside {start}..{end} was written");
+                            continue;
+                        }
+
+                        float expected = ReferenceDot.Dot(type, weights.AsSpan((int)(r * rowBytes), (int)rowBytes), referencePrepared, columns);
+                        Assert.That(BitConverter.SingleToUInt32Bits(y[r]), Is.EqualTo(BitConverter.SingleToUInt32Bits(expected)),
+                            $"{width} columns {columns} rows {start}..{end} row {r}: {y[r]} vs reference {expected}");
+                    }
+                }
+            }
+        }
+    }
+
     private static IEnumerable<TestCaseData> TiledDecodeCases()
     {
         foreach (var type in new[] { GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K })
