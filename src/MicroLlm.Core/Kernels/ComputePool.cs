@@ -15,7 +15,9 @@ internal interface IRangeBody
 /// A fixed set of worker threads for the kernels: <see cref="For"/> splits a range of items (matrix rows) into chunks
 /// that the calling thread and the workers claim in turn. Nothing is allocated per call: the body is a struct read
 /// through a pointer to the caller's stack while the caller waits. Workers spin for a short while after each call
-/// (decode issues hundreds of calls per token, back to back) and then block until the next one.
+/// (decode issues hundreds of calls per token, back to back) and then block until the next one. A call waits only for
+/// the workers that joined it before its chunks ran out: on a busy host, a worker the system has not scheduled does not
+/// hold the caller up (the caller runs the chunks itself).
 /// </summary>
 /// <remarks>
 /// Each item is processed by exactly one thread, so results that depend only on the item (a row's dot product) are
@@ -32,7 +34,8 @@ internal sealed unsafe class ComputePool : IDisposable
     private readonly object _doneGate = new();  // Monitor.Wait/PulseAll: the caller sleeping until the workers finish
     private long _generation;
     private int _sleepers;
-    private int _pending;
+    private int _active; // workers inside the current call (joined and not yet left)
+    private int _open;   // 1 while the current call takes new workers
     private volatile bool _disposed;
 
     // The current call, published before _generation moves.
@@ -108,7 +111,7 @@ internal sealed unsafe class ComputePool : IDisposable
             _chunk = chunk;
             _next = 0;
             _error = null;
-            Volatile.Write(ref _pending, _workers.Length);
+            Volatile.Write(ref _open, 1);
             Interlocked.Increment(ref _generation);
             lock (_wakeGate)
             {
@@ -119,6 +122,11 @@ internal sealed unsafe class ComputePool : IDisposable
             }
 
             RunChunks();
+
+            // Every chunk is claimed: close the call to workers that have not joined it yet (one descheduled by the
+            // system, or still waking, is not waited for) and wait only for those inside it. The exchange and the
+            // workers' increment are both full fences, so a worker either is counted here or sees the call closed.
+            Interlocked.Exchange(ref _open, 0);
             WaitForWorkers();
             _body = null;
             _error?.Throw();
@@ -153,13 +161,13 @@ internal sealed unsafe class ComputePool : IDisposable
     private void WaitForWorkers()
     {
         long until = Stopwatch.GetTimestamp() + SpinTicks;
-        while (Volatile.Read(ref _pending) > 0)
+        while (Volatile.Read(ref _active) > 0)
         {
             if (Stopwatch.GetTimestamp() > until)
             {
                 lock (_doneGate)
                 {
-                    while (Volatile.Read(ref _pending) > 0)
+                    while (Volatile.Read(ref _active) > 0)
                     {
                         Monitor.Wait(_doneGate);
                     }
@@ -206,8 +214,15 @@ internal sealed unsafe class ComputePool : IDisposable
                 return;
             }
 
-            RunChunks();
-            if (Interlocked.Decrement(ref _pending) == 0)
+            // Join the call, unless its caller has closed it (then every chunk is taken and the body may be gone) or a
+            // later call has begun (joined while open, it is that call's worker: its caller waits for it alike).
+            Interlocked.Increment(ref _active);
+            if (Volatile.Read(ref _open) == 1)
+            {
+                RunChunks();
+            }
+
+            if (Interlocked.Decrement(ref _active) == 0)
             {
                 lock (_doneGate)
                 {

@@ -47,6 +47,62 @@ public unsafe class ComputePoolTests
         }
     }
 
+    private struct OwnedBody : IRangeBody
+    {
+        public int CallId;
+        public int* Current;
+        public int* Hits;
+        public int* Strays;
+
+        public readonly void Invoke(int start, int end)
+        {
+            for (int i = start; i < end; i++)
+            {
+                if (Volatile.Read(ref *Current) != CallId)
+                {
+                    Interlocked.Increment(ref *Strays);
+                }
+
+                Thread.SpinWait(20 + (i % 3 * 40)); // long enough that workers take chunks and finish after the caller
+                if (Volatile.Read(ref *Current) != CallId)
+                {
+                    Interlocked.Increment(ref *Strays);
+                }
+
+                Interlocked.Increment(ref Hits[i]);
+            }
+        }
+    }
+
+    [TestCase(2)]
+    [TestCase(4)]
+    public void NoWorkerTouchesACallAfterItReturns(int threads)
+    {
+        // Calls back to back, more threads than cores: workers join late, get descheduled, or find a call closed.
+        // A call returns only when every worker that joined it has left; one that comes late must not run its body.
+        using var pool = new ComputePool(threads);
+        var hits = new int[16];
+        int current = -1, strays = 0;
+        fixed (int* h = hits)
+        {
+            for (int call = 0; call < 20_000; call++)
+            {
+                int count = 2 + (call % 15);
+                Volatile.Write(ref current, call);
+                var body = new OwnedBody { CallId = call, Current = &current, Hits = h, Strays = &strays };
+                pool.For(count, minChunk: 1, ref body);
+                Volatile.Write(ref current, -1);
+                for (int i = 0; i < hits.Length; i++)
+                {
+                    Assert.That(hits[i], Is.EqualTo(i < count ? 1 : 0), $"call {call}, item {i}");
+                    hits[i] = 0;
+                }
+            }
+        }
+
+        Assert.That(strays, Is.Zero, "a body ran outside its call");
+    }
+
     [Test]
     public void WorkersWakeAfterSleeping()
     {
