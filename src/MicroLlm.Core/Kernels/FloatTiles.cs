@@ -127,16 +127,20 @@ internal static unsafe class FloatTiles
         }
     }
 
-    /// <summary>Rows widened into the panel: for each k-step of 16, the rows' 16 floats one after another.</summary>
+    /// <summary>
+    /// Rows widened into the panel: for each k-step of 16, the rows' 16 floats one after another, written in that order
+    /// (one sequential store stream; row by row, each row's stores hit every sixth cache line and the pass took about
+    /// a fifth more time).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Pack<TWeights>(byte* w, long rowBytes, int rows, int n, float* panel)
         where TWeights : struct, IWeightVectors
     {
-        for (int i = 0; i < rows; i++)
+        float* p = panel;
+        for (int c = 0; c < n; c += 16)
         {
-            byte* row = w + (i * rowBytes);
-            float* p = panel + (16 * i);
-            for (int c = 0; c < n; c += 16, p += 16 * rows)
+            byte* row = w;
+            for (int i = 0; i < rows; i++, row += rowBytes, p += 16)
             {
                 Vector512.Store(TWeights.Load(row, c), p);
             }
