@@ -5,8 +5,8 @@ namespace MicroLlm.Models;
 
 /// <summary>
 /// A decoder-only transformer (llama, qwen2, phi3, gemma2) bound to the tensors of an open GGUF file. Matrices stay in
-/// the memory map in their stored type, except the Q4_0 matrices the kernels read packed (copied into one native store
-/// on first use, their mapped pages then dropped: <see cref="WeightMatrix"/>); only the small vectors (norms, biases,
+/// the memory map in their stored type, except those the kernels read from a copy (Q4_0 packed, F16/BF16/F32 as they
+/// are: one native store filled on first use, their mapped pages then dropped: <see cref="WeightMatrix.ReadsFromStore"/>); only the small vectors (norms, biases,
 /// RoPE factors) are read into arrays. Immutable after loading but for that packing (done once, under a lock), so any
 /// number of sessions on any threads may share it; <see cref="Dispose"/> frees the packed store.
 /// </summary>
@@ -62,8 +62,9 @@ internal sealed class TransformerModel : IDisposable
             throw new InvalidDataException("A gemma2 model needs post_attention_norm and post_ffw_norm in every block; this file lacks some.");
         }
 
-        // The matrices the kernels read packed (Q4_0 in groups of 8 rows) share one store, filled as each is first used.
-        var packable = Layers.SelectMany(l => l.Matrices).Append(Output).Where(m => m.InterleavedQ4_0).Distinct().ToArray();
+        // The matrices the kernels read from a copy (Q4_0 packed in groups of 8 rows; F16, BF16, F32 as they are) share
+        // one store on huge pages, filled as each is first used (WeightMatrix.ReadsFromStore).
+        var packable = Layers.SelectMany(l => l.Matrices).Append(Output).Where(m => m.ReadsFromStore).Distinct().ToArray();
         if (packable.Length > 0)
         {
             _packedStore = new PackedWeightStore(packable.Sum(m => PackedWeightStore.Slot(m.ByteCount)));

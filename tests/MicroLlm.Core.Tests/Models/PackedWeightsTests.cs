@@ -5,7 +5,7 @@ using MicroLlm.Models;
 namespace MicroLlm.Core.Tests.Models;
 
 /// <summary>
-/// Q4_0 matrices that the kernels read packed (groups of 8 rows, copied out of the file on first use): the copy never
+/// Matrices that the kernels read from a copy (Q4_0 packed in groups of 8 rows, F16 as it is; made on first use): the copy never
 /// writes to its source, whether that is a read-only file mapping (whose pages are dropped after packing and read again
 /// from the file when touched) or memory the caller handed to <see cref="GgufFile.FromMemory"/> (left alone), and the
 /// model computes the same logits from a file and from memory.
@@ -14,10 +14,11 @@ public class PackedWeightsTests
 {
     private static readonly int[] Tokens = [1, 17, 230, 5, 99, 41, 7, 300, 12];
 
-    [Test]
-    public void PackingLeavesTheCallersMemoryAndTheMappedFileAsTheyWere()
+    [TestCase(SyntheticModelFileType.Q4_0)]
+    [TestCase(SyntheticModelFileType.F16)]
+    public void PackingLeavesTheCallersMemoryAndTheMappedFileAsTheyWere(SyntheticModelFileType fileType)
     {
-        byte[] bytes = SyntheticModelTests.Write(new SyntheticModelOptions(SyntheticModelShape.Presets["tiny-llama"]) { FileType = SyntheticModelFileType.Q4_0, Seed = 5 });
+        byte[] bytes = SyntheticModelTests.Write(new SyntheticModelOptions(SyntheticModelShape.Presets["tiny-llama"]) { FileType = fileType, Seed = 5 });
         byte[] original = (byte[])bytes.Clone();
         string path = Path.Combine(Path.GetTempPath(), $"packed-{Guid.NewGuid():N}.gguf");
         File.WriteAllBytes(path, bytes);
@@ -27,7 +28,7 @@ public class PackedWeightsTests
             using (var memoryFile = GgufFile.FromMemory(bytes))
             using (var model = LanguageModel.FromFile(memoryFile, new LanguageModelOptions { ThreadCount = 2 }))
             {
-                Assert.That(model.Transformer.Layers[0].Down.InterleavedQ4_0, "this model has packed matrices");
+                Assert.That(model.Transformer.Layers[0].Down.ReadsFromStore, "this model's matrices are read from the store");
                 fromMemory = Logits(model);
                 Assert.That(bytes, Is.EqualTo(original), "the caller's memory is unchanged");
             }
