@@ -296,7 +296,26 @@ internal static unsafe class FloatTiles
             }
         }
 
-        if (last)
+        if (last && TRows.Count == 6 && TColumns.Count == 4)
+        {
+            // Four outputs per reduction, each in Reduce16's tree: rows 0-3 of each vector together (contiguous in y),
+            // then rows 4 and 5 of two vectors.
+            Vector128.Store(Reduce4(a00, a10, a20, a30), y);
+            Vector128.Store(Reduce4(a01, a11, a21, a31), y + yStride);
+            Vector128.Store(Reduce4(a02, a12, a22, a32), y + (2 * yStride));
+            Vector128.Store(Reduce4(a03, a13, a23, a33), y + (3 * yStride));
+            var r01 = Reduce4(a40, a50, a41, a51);
+            var r23 = Reduce4(a42, a52, a43, a53);
+            y[4] = r01.GetElement(0);
+            y[5] = r01.GetElement(1);
+            y[4 + yStride] = r01.GetElement(2);
+            y[5 + yStride] = r01.GetElement(3);
+            y[4 + (2 * yStride)] = r23.GetElement(0);
+            y[5 + (2 * yStride)] = r23.GetElement(1);
+            y[4 + (3 * yStride)] = r23.GetElement(2);
+            y[5 + (3 * yStride)] = r23.GetElement(3);
+        }
+        else if (last)
         {
             y[0 + (0 * yStride)] = Reduce16(a00);
             if (TColumns.Count > 1) y[0 + (1 * yStride)] = Reduce16(a01);
@@ -350,6 +369,26 @@ internal static unsafe class FloatTiles
             Vector512.Store(a52, acc + 352);
             Vector512.Store(a53, acc + 368);
         }
+    }
+
+    /// <summary>
+    /// <see cref="Reduce16"/> of four accumulators at once, the same additions with the same operands in the same order
+    /// (lanes i and i + 8, then i and i + 4, then (0 + 2) + (1 + 3)), two accumulators' halves side by side per step.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Reduce4(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d)
+    {
+        // [a0-7, b0-7] + [a8-15, b8-15]: each accumulator's 8 sums of lanes i and i + 8, in 128-bit blocks (lo, hi).
+        var ab = Avx512F.Shuffle4x128(a, b, 0x44) + Avx512F.Shuffle4x128(a, b, 0xEE);
+        var cd = Avx512F.Shuffle4x128(c, d, 0x44) + Avx512F.Shuffle4x128(c, d, 0xEE);
+
+        // [lo of a, b, c, d] + [hi of a, b, c, d]: per 128-bit block, one accumulator's t0..t3.
+        var t = Avx512F.Shuffle4x128(ab, cd, 0x88) + Avx512F.Shuffle4x128(ab, cd, 0xDD);
+
+        // (t0 + t2, t1 + t3) in each block's lanes 0 and 1, then their sum in lane 0.
+        var u = t + Avx512F.Shuffle(t, t, 0x4E);
+        var v = u + Avx512F.Shuffle(u, u, 0xB1);
+        return Avx512F.PermuteVar16x32(v, Vector512.Create(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)).GetLower().GetLower();
     }
 
     /// <summary>Σ of sixteen lanes in the reference's tree.</summary>
