@@ -94,7 +94,7 @@ internal static unsafe class MatVec
         if (Q4_KPrefillTiles.Supports(weightType, count, width))
         {
             // Register tiles of 2 rows × 8 vectors, two outputs per accumulator.
-            Q4_KPrefillTiles.ComputeBatch(weights, rowBytes, columns / 256, rowStart, rowEnd, x, xStride, count, y, yStride);
+            Q4_KPrefillTiles.ComputeBatch(weights, rowBytes, columns / 256, rowStart, rowEnd, x, xStride, count, y, yStride, fifthBits: weightType == GgmlType.Q5_K);
             return;
         }
 
@@ -107,7 +107,7 @@ internal static unsafe class MatVec
 
         if ((count < 4 || weightType == GgmlType.Q5_K) && TiledDecode(weightType, width))
         {
-            // Decode (and batches too small for Dot4; Q5_K, which has no prefill tile, at any batch): tiles of 4 rows per
+            // Decode (and batches too small for the prefill tiles; Q5_K at any batch where it has none): tiles of 4 rows per
             // vector.
             for (int t = 0; t < count; t++)
             {

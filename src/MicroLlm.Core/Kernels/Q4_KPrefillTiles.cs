@@ -7,9 +7,9 @@ using MicroLlm.Gguf;
 namespace MicroLlm.Kernels;
 
 /// <summary>
-/// Prefill of Q4_K weights at 512 bits in register tiles of 2 rows × 8 activation vectors: each zmm accumulator holds
-/// two outputs (a row against two vectors, lanes 0-7 and 8-15), and each row's super-block is unpacked once (nibbles,
-/// scales) for the 8 vectors.
+/// Prefill of Q4_K and Q5_K weights at 512 bits in register tiles of 2 rows × 8 activation vectors: each zmm
+/// accumulator holds two outputs (a row against two vectors, lanes 0-7 and 8-15), and each row's super-block is unpacked
+/// once (codes, scales) for the 8 vectors.
 /// </summary>
 /// <remarks>
 /// <para>Each output keeps <see cref="Q4_KDot"/>'s order (the reference's <c>ggml_vec_dot_q4_K_q8_K</c>,
@@ -17,7 +17,10 @@ namespace MicroLlm.Kernels;
 /// group of 32, weighted by the group's 6-bit scale), converted exactly, then <c>acc = fma(d_x · d, lane, acc)</c> in
 /// the output's own 8 float lanes; the minimums in their own 4 lanes, <c>fma(−d_x · dmin, prod, lane)</c> with the same
 /// exact integer <c>prod</c>; then <c>Sum(acc) + Sum(minimums)</c>. The minimums are an independent chain, so they are
-/// computed in a pass of their own (4 vectors per zmm), before the main one; tiles only reorder work across outputs.</para>
+/// computed in a pass of their own (4 vectors per zmm), before the main one; tiles only reorder work across outputs.
+/// Q5_K (<see cref="Q5_KDot"/>, <c>ReferenceDot.Q5_K</c>) has the same main lanes with 5-bit codes (the fifth bit from
+/// <c>qh</c> joins each code when the row is unpacked: 31 · 127 · 2 still fits the 16-bit pair sums) and its minimums
+/// in one chain per output: one <c>fma(−d_x · dmin, Σ min · bsum, acc)</c> per super-block, the integer sum whole.</para>
 /// <para>Per call, the batch's activations are laid out once: in pairs of vectors (per block: for each group of 32 the
 /// two vectors' codes side by side, then their scales as 8 + 8 floats) and in quads (per block: each vector's 8 sums of
 /// 32 codes as 16-bit integers, then its negated scale as 4 floats). Each row is unpacked once per tile into a
@@ -42,15 +45,16 @@ internal static unsafe class Q4_KPrefillTiles
 
     /// <summary>Whether a batch of <paramref name="count"/> vectors takes this path at <paramref name="width"/>.</summary>
     public static bool Supports(GgmlType weightType, int count, KernelWidth width) =>
-        width == KernelWidth.Vector512 && weightType == GgmlType.Q4_K && count >= 4;
+        width == KernelWidth.Vector512 && weightType is GgmlType.Q4_K or GgmlType.Q5_K && count >= 4;
 
     /// <summary>
     /// <c>y[t * yStride + r] = row r · x_t</c> for <paramref name="rowStart"/> ≤ r &lt; <paramref name="rowEnd"/> and
-    /// t &lt; <paramref name="count"/>; activation vector t (Q8_K super-blocks) at <c>x + t * xStride</c> bytes.
+    /// t &lt; <paramref name="count"/>; activation vector t (Q8_K super-blocks) at <c>x + t * xStride</c> bytes; Q5_K
+    /// rows when <paramref name="fifthBits"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ComputeBatch(
-        byte* weights, long rowBytes, int blocks, int rowStart, int rowEnd, byte* x, long xStride, int count, float* y, long yStride)
+        byte* weights, long rowBytes, int blocks, int rowStart, int rowEnd, byte* x, long xStride, int count, float* y, long yStride, bool fifthBits = false)
     {
         int pairs = (count + 1) / 2, quads = (count + 3) / 4;
         long pairStride = (long)blocks * PairBlockBytes, quadStride = (long)blocks * QuadBlockBytes;
@@ -67,17 +71,17 @@ internal static unsafe class Q4_KPrefillTiles
             for (int i = 0; i < rows; i++)
             {
                 byte* rowPanel = panel + (i * rowPanelBytes);
-                PackRow(weights + ((r + i) * rowBytes), blocks, rowPanel);
+                PackRow(weights + ((r + i) * rowBytes), blocks, rowPanel, fifthBits);
                 float* sums = minimums + (i * quads * 4);
                 int q = 0;
                 for (; q + 4 <= quads; q += 4)
                 {
-                    Minimums<Extent4>(rowPanel, blocks, xQuads + (q * quadStride), quadStride, sums + (q * 4));
+                    Minimums<Extent4>(rowPanel, blocks, xQuads + (q * quadStride), quadStride, sums + (q * 4), fifthBits);
                 }
 
                 for (; q < quads; q++)
                 {
-                    Minimums<Extent1>(rowPanel, blocks, xQuads + (q * quadStride), quadStride, sums + (q * 4));
+                    Minimums<Extent1>(rowPanel, blocks, xQuads + (q * quadStride), quadStride, sums + (q * 4), fifthBits);
                 }
             }
 
@@ -112,20 +116,31 @@ internal static unsafe class Q4_KPrefillTiles
     /// <summary>
     /// One row into its panel: per super-block the 8 groups' codes split from their nibbles, the 6-bit scales and
     /// minimums unpacked (the minimums widened to 16 bits, four copies for a quad of vectors), d and dmin as floats, so
-    /// that the tiles and the minimums' pass, which run over the row once per 8 or 4 vectors, only load.
+    /// that the tiles and the minimums' pass, which run over the row once per 8 or 4 vectors, only load. Q5_K
+    /// (<paramref name="fifthBits"/>: 176-byte super-blocks, <c>qh</c> at 16, nibbles at 48) adds bit 4 to each code:
+    /// bit 2g of <c>qh[i]</c> for element i of group 2g, bit 2g + 1 for group 2g + 1.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackRow(byte* w, int blocks, byte* panel)
+    private static void PackRow(byte* w, int blocks, byte* panel, bool fifthBits)
     {
         byte* sm = stackalloc byte[16];
         var low = Vector256.Create((byte)0x0F);
-        for (int b = 0; b < blocks; b++, w += WBytes, panel += PanelBlockBytes)
+        var bit = Vector256.Create((byte)1);
+        int blockBytes = fifthBits ? Q5_KDot.WBytes : WBytes, nibblesAt = fifthBits ? 48 : 16;
+        for (int b = 0; b < blocks; b++, w += blockBytes, panel += PanelBlockBytes)
         {
+            var qh = fifthBits ? Vector256.Load(w + 16) : default;
             for (int g = 0; g < 4; g++)
             {
-                var q = Vector256.Load(w + 16 + (32 * g));
+                var q = Vector256.Load(w + nibblesAt + (32 * g));
                 var even = q & low;
                 var odd = (q >>> 4) & low;
+                if (fifthBits)
+                {
+                    even |= ((qh >>> (2 * g)) & bit) << 4;
+                    odd |= ((qh >>> ((2 * g) + 1)) & bit) << 4;
+                }
+
                 Vector512.Store(Vector512.Create(even, even), panel + (128 * g));
                 Vector512.Store(Vector512.Create(odd, odd), panel + (128 * g) + 64);
             }
@@ -198,12 +213,19 @@ internal static unsafe class Q4_KPrefillTiles
     /// One row's minimums against <typeparamref name="TQuads"/> quads of vectors (<paramref name="quadStride"/> bytes
     /// apart): lane 4v + m is vector v's lane m of <see cref="Q4_KDot.Minimums128"/> (<c>min_2m · bsum(2m) + min_2m+1 ·
     /// bsum(2m+1)</c>, one 16-bit multiply-add on the 32-element sums), accumulated by the same FMA; each vector's four
-    /// lanes summed into <paramref name="sums"/> (4 per quad).
+    /// lanes summed into <paramref name="sums"/> (4 per quad). For Q5_K (<paramref name="oneChain"/>) the four lanes'
+    /// integers are summed first (exact) and the one chain, in every lane of the vector, is stored as it is.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Minimums<TQuads>(byte* rowPanel, int blocks, byte* quad, long quadStride, float* sums)
+    private static void Minimums<TQuads>(byte* rowPanel, int blocks, byte* quad, long quadStride, float* sums, bool oneChain)
         where TQuads : struct, ITileExtent
     {
+        if (oneChain)
+        {
+            MinimumsOneChain<TQuads>(rowPanel, blocks, quad, quadStride, sums);
+            return;
+        }
+
         Vector512<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
         byte* q0 = quad, q1 = q0 + quadStride, q2 = q1 + quadStride, q3 = q2 + quadStride;
         for (int b = 0; b < blocks; b++, rowPanel += PanelBlockBytes)
@@ -221,6 +243,49 @@ internal static unsafe class Q4_KPrefillTiles
         if (TQuads.Count > 1) StoreMinimums(acc1, sums + 4);
         if (TQuads.Count > 2) StoreMinimums(acc2, sums + 8);
         if (TQuads.Count > 3) StoreMinimums(acc3, sums + 12);
+    }
+
+    /// <summary><see cref="Minimums{TQuads}"/> for Q5_K: one FMA per super-block and output on the whole integer sum.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MinimumsOneChain<TQuads>(byte* rowPanel, int blocks, byte* quad, long quadStride, float* sums)
+        where TQuads : struct, ITileExtent
+    {
+        Vector512<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        byte* q0 = quad, q1 = q0 + quadStride, q2 = q1 + quadStride, q3 = q2 + quadStride;
+        for (int b = 0; b < blocks; b++, rowPanel += PanelBlockBytes)
+        {
+            long at = (long)b * QuadBlockBytes;
+            var mins = Vector512.Load((short*)(rowPanel + MinsAt));
+            var dmin = Vector512.Create(*(float*)(rowPanel + DminAt));
+            acc0 = MinimumsBlockOneChain(q0 + at, mins, dmin, acc0);
+            if (TQuads.Count > 1) acc1 = MinimumsBlockOneChain(q1 + at, mins, dmin, acc1);
+            if (TQuads.Count > 2) acc2 = MinimumsBlockOneChain(q2 + at, mins, dmin, acc2);
+            if (TQuads.Count > 3) acc3 = MinimumsBlockOneChain(q3 + at, mins, dmin, acc3);
+        }
+
+        StoreOneChain(acc0, sums);
+        if (TQuads.Count > 1) StoreOneChain(acc1, sums + 4);
+        if (TQuads.Count > 2) StoreOneChain(acc2, sums + 8);
+        if (TQuads.Count > 3) StoreOneChain(acc3, sums + 12);
+    }
+
+    /// <summary>Each vector's 4 integer lanes summed (exact) into all 4, then one FMA per lane: 4 copies of its chain.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> MinimumsBlockOneChain(byte* quad, Vector512<short> mins, Vector512<float> dmin, Vector512<float> acc)
+    {
+        var products = MatVec.Widen(Vector512.Load((short*)quad), mins);
+        products += Avx512F.Shuffle(products, 0xB1);
+        products += Avx512F.Shuffle(products, 0x4E);
+        return Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(products), Vector512.Load((float*)(quad + 64)) * dmin, acc);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreOneChain(Vector512<float> acc, float* sums)
+    {
+        sums[0] = acc[0];
+        sums[1] = acc[4];
+        sums[2] = acc[8];
+        sums[3] = acc[12];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
