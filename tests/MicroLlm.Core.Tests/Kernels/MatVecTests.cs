@@ -369,6 +369,53 @@ public unsafe class MatVecTests
         }
     }
 
+    private static IEnumerable<TestCaseData> HalfExtremesCases() => Kernel.Supported.Select(w => new TestCaseData((int)w).SetName($"F16Extremes_{w}"));
+
+    [TestCaseSource(nameof(HalfExtremesCases))]
+    public void HalfRowsKeepTheReferenceBitsAtTheHalvesExtremes(int widthIndex)
+    {
+        // F16 decode (FloatDot.F16Rows: halves widened in integer operations and a multiply by 2^112, two rows
+        // staggered) with weights and activations at the halves' largest (±65504) and smallest (±2^-24, subnormal)
+        // magnitudes, products at the edges of the float range and sums that cancel, against ReferenceDot; rows of 32,
+        // 96 and 2048 (one chunk, an odd multiple, two equal halves).
+        var width = (KernelWidth)widthIndex;
+        ushort[] specials = [0x7BFF, 0xFBFF, 0x0001, 0x8001, 0x03FF, 0x0400, 0x0000, 0x8000, 0x3C00, 0x7800];
+        float[] activationSpecials = [65504f, -65504f, MathF.Pow(2, -24), -MathF.Pow(2, -24), 6.1e-5f, 1f, 0f, -0f, 65500f, 3e-5f];
+        foreach (int columns in new[] { 32, 96, 2048 })
+        {
+            const int rows = 5;
+            var rng = new Random(columns);
+            var weights = new byte[2 * rows * columns];
+            for (int i = 0; i < rows * columns; i++)
+            {
+                ushort bits = rng.Next(3) == 0 ? specials[rng.Next(specials.Length)] : (ushort)rng.Next(0x7C00);
+                BitConverter.TryWriteBytes(weights.AsSpan(2 * i), (ushort)(bits | (rng.Next(2) << 15)));
+            }
+
+            var x = Enumerable.Range(0, columns).Select(i => rng.Next(3) == 0 ? activationSpecials[rng.Next(activationSpecials.Length)]
+                : (float)((rng.NextDouble() * 2) - 1) * MathF.Pow(2, rng.Next(-24, 16))).ToArray();
+            var prepared = new byte[ActivationQuantizer.ByteCount(GgmlType.F16, columns)];
+            var referencePrepared = new byte[ReferenceDot.ActivationBytes(GgmlType.F16, columns)];
+            ActivationQuantizer.Quantize(GgmlType.F16, x, prepared, width);
+            ReferenceDot.QuantizeActivations(GgmlType.F16, x, referencePrepared);
+            var y = new float[rows];
+            fixed (byte* w = weights)
+            fixed (byte* px = prepared)
+            fixed (float* py = y)
+            {
+                MatVec.Compute(GgmlType.F16, w, 2 * columns, columns, 0, rows, px, py, width);
+            }
+
+            for (int r = 0; r < rows; r++)
+            {
+                float expected = ReferenceDot.Dot(GgmlType.F16, weights.AsSpan(2 * r * columns, 2 * columns), referencePrepared, columns);
+                Assert.That(float.IsFinite(expected), $"columns {columns} row {r}: a finite case ({expected})");
+                Assert.That(BitConverter.SingleToUInt32Bits(y[r]), Is.EqualTo(BitConverter.SingleToUInt32Bits(expected)),
+                    $"columns {columns} row {r}: {y[r]:R} vs {expected:R}");
+            }
+        }
+    }
+
     private static IEnumerable<TestCaseData> WidthCases() => Kernel.Supported.Select(w => new TestCaseData((int)w).SetName($"BF16SubnormalSums_{w}"));
 
     [TestCaseSource(nameof(WidthCases))]

@@ -34,7 +34,7 @@ public unsafe class TiledPrefillTests
         // BF16 tiles take rows of a multiple of 32 (tinyBLAS's order: vdpbf16ps's pairs); 48 keeps ggml_vec_dot_bf16's.
         // F16 decode (batches 1-3) takes rows of a multiple of 32 through FloatDot.F16Rows, staggered by n / 64 chunks of
         // 32: 32 (no first part), 96 (an odd multiple: one chunk left over) and 128 (two equal parts).
-        int[] columnCounts = type == GgmlType.BF16 ? [32, 48, 96, 2080] : blockSize == 1 ? [16, 32, 48, 96, 128, 2064] : blockSize == 32 ? [32, 96, 2080] : [256, 768, 2304];
+        int[] columnCounts = type == GgmlType.BF16 ? [32, 48, 96, 128, 2080] : blockSize == 1 ? [16, 32, 48, 96, 128, 2064] : blockSize == 32 ? [32, 96, 2080] : [256, 768, 2304];
         foreach (int columns in columnCounts)
         {
             const int rows = 23;
