@@ -18,6 +18,13 @@ public sealed class AlertPhraserOptions
     /// The time the whole call may take, or null for no limit. When the model cannot finish in time the template is
     /// returned in time: model calls are abandoned (and cancelled) with a small reserve left for the template.
     /// </summary>
+    /// <remarks>
+    /// The deadline is kept by a timer and by continuations on the .NET thread pool. A host whose pool threads are all
+    /// blocked by its own synchronous work (or by a chat client that blocks instead of awaiting) starves those timers,
+    /// and the template then comes as late as the pool lets it, not at the deadline: keep blocking work off the pool, or
+    /// raise its minimum with <see cref="System.Threading.ThreadPool.SetMinThreads(int, int)"/>. A client that ignores
+    /// cancellation keeps its thread until it returns; the phraser does not wait for it.
+    /// </remarks>
     public TimeSpan? Deadline { get; set; }
 
     /// <summary>Model attempts after the first one, per language, before the template is used (default 2; 0 means one attempt).</summary>
