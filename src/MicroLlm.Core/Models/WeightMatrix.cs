@@ -24,7 +24,7 @@ internal sealed unsafe class WeightMatrix
     private readonly Lock _packGate = new();
     private PackedWeightStore? _store;
     private long _storeOffset;
-    private nint _packed; // the packed copy once made (InterleavedQ4_0), else 0
+    private nint _packed; // the copy in the store once made (ReadsFromStore), else 0
     private readonly bool _fileMapped; // _data is in a read-only file mapping (not the caller's memory)
 
     public WeightMatrix(GgufFile file, GgufTensorInfo tensor, int expectedColumns, int expectedRows)
@@ -100,9 +100,8 @@ internal sealed unsafe class WeightMatrix
     /// <summary>
     /// The bytes the kernels read: the memory map, or their copy in the store (<see cref="ReadsFromStore"/>; for
     /// <see cref="InterleavedQ4_0"/> matrices packed into <see cref="Kernels.Q4_0SequentialTiles"/>' layout), made on
-    /// first use on <paramref name="threads"/> threads; a
-    /// file's mapped pages are then dropped from the process, so the copy replaces them (memory the caller handed to
-    /// <see cref="GgufFile.FromMemory"/> is left as it is).
+    /// first use on <paramref name="threads"/> threads. A file's mapped pages are then dropped from the process, so the
+    /// copy replaces them; memory the caller handed to <see cref="GgufFile.FromMemory"/> is left as it is.
     /// </summary>
     private byte* KernelWeights(int threads)
     {
@@ -141,6 +140,12 @@ internal sealed unsafe class WeightMatrix
                 };
                 int groups = (Rows + Q4_0SequentialTiles.GroupRows - 1) / Q4_0SequentialTiles.GroupRows;
                 ComputePool.ForThreads(threads).For(groups, Math.Max(1, (int)((1L << 20) / body.GroupBytes)), ref body);
+                if (_fileMapped)
+                {
+                    // The pages that straddled two chunks, which neither chunk could drop whole.
+                    PackedWeightStore.DropPages(_data, ByteCount);
+                }
+
                 Volatile.Write(ref _packed, (nint)body.Target);
             }
 
