@@ -33,7 +33,7 @@ public sealed class LanguageModel : IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), threads, "LanguageModelOptions.ThreadCount must be at least 1.");
         }
 
-        Transformer = TransformerModel.Load(file);
+        Transformer = TransformerModel.Load(file, options.KeepWeightsMapped);
         Transformer.ThreadCount = threads;
         var c = Transformer.Config;
         Info = new ModelInfo(
@@ -268,6 +268,16 @@ public sealed class LanguageModelOptions
 {
     /// <summary>Threads one evaluation uses for its matrix products; null for every processor (<see cref="Environment.ProcessorCount"/>).</summary>
     public int? ThreadCount { get; set; }
+
+    /// <summary>
+    /// Whether every weight stays in the file mapping. By default (false) the matrices that the kernels read faster from
+    /// memory of their own (Q4_0 packed in groups of 8 rows; F16, BF16 and F32) are copied there on their first use and
+    /// their mapped pages released, so the resident size stays that of the weights (see <see cref="LanguageModel.Load"/>).
+    /// Set it when the mapping itself matters more than speed: several processes sharing one file's pages, or a model
+    /// that must stay evictable under memory pressure. Decode of those formats is then slower (Q4_0 rows are summed one
+    /// at a time in the same order, so the results are the same bits).
+    /// </summary>
+    public bool KeepWeightsMapped { get; set; }
 }
 
 /// <summary>Settings of one <see cref="InferenceSession"/>.</summary>

@@ -14,7 +14,7 @@ internal sealed class TransformerModel : IDisposable
 {
     private readonly PackedWeightStore? _packedStore;
 
-    private TransformerModel(GgufFile file, TransformerConfig c)
+    private TransformerModel(GgufFile file, TransformerConfig c, bool keepWeightsMapped)
     {
         File = file;
         Config = c;
@@ -64,7 +64,13 @@ internal sealed class TransformerModel : IDisposable
 
         // The matrices the kernels read from a copy (Q4_0 packed in groups of 8 rows; F16, BF16, F32 as they are) share
         // one store on huge pages, filled as each is first used (WeightMatrix.ReadsFromStore).
-        var packable = Layers.SelectMany(l => l.Matrices).Append(Output).Where(m => m.ReadsFromStore).Distinct().ToArray();
+        var matrices = Layers.SelectMany(l => l.Matrices).Append(Output).Distinct().ToArray();
+        foreach (var m in matrices)
+        {
+            m.KeepMapped = keepWeightsMapped;
+        }
+
+        var packable = matrices.Where(m => m.ReadsFromStore).ToArray();
         if (packable.Length > 0)
         {
             _packedStore = new PackedWeightStore(packable.Sum(m => PackedWeightStore.Slot(m.ByteCount)));
@@ -109,13 +115,16 @@ internal sealed class TransformerModel : IDisposable
     /// <summary>Total bytes of the matrices a token reads (a decode step's memory traffic, without the KV cache).</summary>
     public long WeightBytes => Layers.Sum(l => l.Matrices.Sum(m => m.ByteCount)) + Output.ByteCount;
 
-    /// <summary>Binds the model in <paramref name="file"/>, checking every tensor's presence, type and shape.</summary>
-    public static TransformerModel Load(GgufFile file)
+    /// <summary>
+    /// Binds the model in <paramref name="file"/>, checking every tensor's presence, type and shape;
+    /// <paramref name="keepWeightsMapped"/> as <see cref="Inference.LanguageModelOptions.KeepWeightsMapped"/>.
+    /// </summary>
+    public static TransformerModel Load(GgufFile file, bool keepWeightsMapped = false)
     {
         ArgumentNullException.ThrowIfNull(file);
         try
         {
-            return new TransformerModel(file, TransformerConfig.FromFile(file));
+            return new TransformerModel(file, TransformerConfig.FromFile(file), keepWeightsMapped);
         }
         catch (InvalidOperationException e)
         {

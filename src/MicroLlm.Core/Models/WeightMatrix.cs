@@ -76,7 +76,13 @@ internal sealed unsafe class WeightMatrix
     /// TinyLlama, 1 thread, decode kernel CPU samples with the copy against without: F16 -25 %, Q8_0 -7 % (so the
     /// other quantized types stay in the map, shared with the page cache).
     /// </summary>
-    public bool ReadsFromStore => InterleavedQ4_0 || Type is GgmlType.F16 or GgmlType.BF16 or GgmlType.F32;
+    public bool ReadsFromStore => !KeepMapped && (InterleavedQ4_0 || Type is GgmlType.F16 or GgmlType.BF16 or GgmlType.F32);
+
+    /// <summary>
+    /// Whether the kernels read the map even where a copy would be faster (<see cref="Inference.LanguageModelOptions.KeepWeightsMapped"/>);
+    /// set before the first product. <see cref="InterleavedQ4_0"/> rows are then summed one at a time in the same order.
+    /// </summary>
+    public bool KeepMapped { get; set; }
 
     /// <summary>
     /// Gives this <see cref="ReadsFromStore"/> matrix its place in a model's store (at <paramref name="offset"/>, of
@@ -103,13 +109,15 @@ internal sealed unsafe class WeightMatrix
     /// first use on <paramref name="threads"/> threads. A file's mapped pages are then dropped from the process, so the
     /// copy replaces them; memory the caller handed to <see cref="GgufFile.FromMemory"/> is left as it is.
     /// </summary>
-    private byte* KernelWeights(int threads)
+    private byte* KernelWeights(int threads, out bool packedQ4_0)
     {
-        if (!InterleavedQ4_0 && Volatile.Read(ref _store) is null)
+        packedQ4_0 = false;
+        if (KeepMapped || (!InterleavedQ4_0 && Volatile.Read(ref _store) is null))
         {
             return _data;
         }
 
+        packedQ4_0 = InterleavedQ4_0;
         nint packed = Volatile.Read(ref _packed);
         return packed != 0 ? (byte*)packed : Pack(threads);
     }
@@ -314,7 +322,8 @@ internal sealed unsafe class WeightMatrix
             fixed (byte* qp = quantized)
             fixed (float* yp = y)
             {
-                ParallelMatVec.Run(ComputePool.ForThreads(threads), Type, KernelWeights(threads), _rowBytes, cols, Rows, qp, stride, count, yp, Rows, Kernel.Current, InterleavedQ4_0, packedQ4_0: InterleavedQ4_0);
+                byte* weights = KernelWeights(threads, out bool packed);
+                ParallelMatVec.Run(ComputePool.ForThreads(threads), Type, weights, _rowBytes, cols, Rows, qp, stride, count, yp, Rows, Kernel.Current, InterleavedQ4_0, packedQ4_0: packed);
             }
 
             return;

@@ -8,7 +8,7 @@ namespace MicroLlm.Core.Tests.Models;
 /// Matrices that the kernels read from a copy (Q4_0 packed in groups of 8 rows, F16 as it is; made on first use): the copy never
 /// writes to its source, whether that is a read-only file mapping (whose pages are dropped after packing and read again
 /// from the file when touched) or memory the caller handed to <see cref="GgufFile.FromMemory"/> (left alone), and the
-/// model computes the same logits from a file and from memory.
+/// model computes the same logits from a file, from memory, and with every weight kept in the map.
 /// </summary>
 public class PackedWeightsTests
 {
@@ -31,6 +31,13 @@ public class PackedWeightsTests
                 Assert.That(model.Transformer.Layers[0].Down.ReadsFromStore, "this model's matrices are read from the store");
                 fromMemory = Logits(model);
                 Assert.That(bytes, Is.EqualTo(original), "the caller's memory is unchanged");
+            }
+
+            using (var mapped = GgufFile.Open(path))
+            using (var model = LanguageModel.FromFile(mapped, new LanguageModelOptions { ThreadCount = 2, KeepWeightsMapped = true }))
+            {
+                Assert.That(model.Transformer.Layers[0].Down.ReadsFromStore, Is.False, "KeepWeightsMapped reads the map");
+                Assert.That(Logits(model), Is.EqualTo(fromMemory), "the same bits from the map");
             }
 
             using (var mapped = GgufFile.Open(path))
