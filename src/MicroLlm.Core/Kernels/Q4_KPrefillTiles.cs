@@ -220,12 +220,6 @@ internal static unsafe class Q4_KPrefillTiles
     private static void Minimums<TQuads>(byte* rowPanel, int blocks, byte* quad, long quadStride, float* sums, bool oneChain)
         where TQuads : struct, ITileExtent
     {
-        if (oneChain)
-        {
-            MinimumsOneChain<TQuads>(rowPanel, blocks, quad, quadStride, sums);
-            return;
-        }
-
         Vector512<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
         byte* q0 = quad, q1 = q0 + quadStride, q2 = q1 + quadStride, q3 = q2 + quadStride;
         for (int b = 0; b < blocks; b++, rowPanel += PanelBlockBytes)
@@ -233,68 +227,48 @@ internal static unsafe class Q4_KPrefillTiles
             long at = (long)b * QuadBlockBytes;
             var mins = Vector512.Load((short*)(rowPanel + MinsAt));
             var dmin = Vector512.Create(*(float*)(rowPanel + DminAt));
-            acc0 = MinimumsBlock(q0 + at, mins, dmin, acc0);
-            if (TQuads.Count > 1) acc1 = MinimumsBlock(q1 + at, mins, dmin, acc1);
-            if (TQuads.Count > 2) acc2 = MinimumsBlock(q2 + at, mins, dmin, acc2);
-            if (TQuads.Count > 3) acc3 = MinimumsBlock(q3 + at, mins, dmin, acc3);
+            acc0 = MinimumsBlock(q0 + at, mins, dmin, acc0, oneChain);
+            if (TQuads.Count > 1) acc1 = MinimumsBlock(q1 + at, mins, dmin, acc1, oneChain);
+            if (TQuads.Count > 2) acc2 = MinimumsBlock(q2 + at, mins, dmin, acc2, oneChain);
+            if (TQuads.Count > 3) acc3 = MinimumsBlock(q3 + at, mins, dmin, acc3, oneChain);
         }
 
-        StoreMinimums(acc0, sums);
-        if (TQuads.Count > 1) StoreMinimums(acc1, sums + 4);
-        if (TQuads.Count > 2) StoreMinimums(acc2, sums + 8);
-        if (TQuads.Count > 3) StoreMinimums(acc3, sums + 12);
+        StoreMinimums(acc0, sums, oneChain);
+        if (TQuads.Count > 1) StoreMinimums(acc1, sums + 4, oneChain);
+        if (TQuads.Count > 2) StoreMinimums(acc2, sums + 8, oneChain);
+        if (TQuads.Count > 3) StoreMinimums(acc3, sums + 12, oneChain);
     }
 
-    /// <summary><see cref="Minimums{TQuads}"/> for Q5_K: one FMA per super-block and output on the whole integer sum.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MinimumsOneChain<TQuads>(byte* rowPanel, int blocks, byte* quad, long quadStride, float* sums)
-        where TQuads : struct, ITileExtent
-    {
-        Vector512<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
-        byte* q0 = quad, q1 = q0 + quadStride, q2 = q1 + quadStride, q3 = q2 + quadStride;
-        for (int b = 0; b < blocks; b++, rowPanel += PanelBlockBytes)
-        {
-            long at = (long)b * QuadBlockBytes;
-            var mins = Vector512.Load((short*)(rowPanel + MinsAt));
-            var dmin = Vector512.Create(*(float*)(rowPanel + DminAt));
-            acc0 = MinimumsBlockOneChain(q0 + at, mins, dmin, acc0);
-            if (TQuads.Count > 1) acc1 = MinimumsBlockOneChain(q1 + at, mins, dmin, acc1);
-            if (TQuads.Count > 2) acc2 = MinimumsBlockOneChain(q2 + at, mins, dmin, acc2);
-            if (TQuads.Count > 3) acc3 = MinimumsBlockOneChain(q3 + at, mins, dmin, acc3);
-        }
-
-        StoreOneChain(acc0, sums);
-        if (TQuads.Count > 1) StoreOneChain(acc1, sums + 4);
-        if (TQuads.Count > 2) StoreOneChain(acc2, sums + 8);
-        if (TQuads.Count > 3) StoreOneChain(acc3, sums + 12);
-    }
-
-    /// <summary>Each vector's 4 integer lanes summed (exact) into all 4, then one FMA per lane: 4 copies of its chain.</summary>
+    /// <summary>
+    /// One super-block of a quad: per vector 4 exact lanes (Q4_K) or, with <paramref name="oneChain"/> (Q5_K), their sum
+    /// in all 4 (exact integers); then one FMA per lane with <c>−d_x · dmin</c>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> MinimumsBlockOneChain(byte* quad, Vector512<short> mins, Vector512<float> dmin, Vector512<float> acc)
+    private static Vector512<float> MinimumsBlock(byte* quad, Vector512<short> mins, Vector512<float> dmin, Vector512<float> acc, bool oneChain)
     {
         var products = MatVec.Widen(Vector512.Load((short*)quad), mins);
-        products += Avx512F.Shuffle(products, 0xB1);
-        products += Avx512F.Shuffle(products, 0x4E);
+        if (oneChain)
+        {
+            products += Avx512F.Shuffle(products, 0xB1);
+            products += Avx512F.Shuffle(products, 0x4E);
+        }
+
         return Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(products), Vector512.Load((float*)(quad + 64)) * dmin, acc);
     }
 
+    /// <summary>Each vector's minimums: its 4 lanes' tree (Q4_K), or its one chain as it is (Q5_K: all 4 lanes hold it).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreOneChain(Vector512<float> acc, float* sums)
+    private static void StoreMinimums(Vector512<float> acc, float* sums, bool oneChain)
     {
-        sums[0] = acc[0];
-        sums[1] = acc[4];
-        sums[2] = acc[8];
-        sums[3] = acc[12];
-    }
+        if (oneChain)
+        {
+            sums[0] = acc[0];
+            sums[1] = acc[4];
+            sums[2] = acc[8];
+            sums[3] = acc[12];
+            return;
+        }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> MinimumsBlock(byte* quad, Vector512<short> mins, Vector512<float> dmin, Vector512<float> acc) =>
-        Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(MatVec.Widen(Vector512.Load((short*)quad), mins)), Vector512.Load((float*)(quad + 64)) * dmin, acc);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreMinimums(Vector512<float> acc, float* sums)
-    {
         sums[0] = MatVec.Sum(acc.GetLower().GetLower());
         sums[1] = MatVec.Sum(acc.GetLower().GetUpper());
         sums[2] = MatVec.Sum(acc.GetUpper().GetLower());
