@@ -116,5 +116,19 @@ public class BenchCommandTests
         Assert.That(r.GetProperty("roofline_ratio").GetDouble(), Is.InRange(0.0, 2.0));
         Assert.That(r.GetProperty("peak_rss_mb").GetDouble(), Is.GreaterThan(10));
         Assert.That(o.ToString(), Does.Contain("threads:    2"));
+        Assert.That(o.ToString(), Does.Contain("copied to the model's memory on first use"));
+    }
+
+    [Test]
+    public void BenchCanKeepEveryWeightMapped()
+    {
+        string model = Conformance.RequireFile("models", "tiny-llama-q4_0.gguf");
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = CliApp.Run(["bench", "--model", model, "--threads", "2", "--prompt-tokens", "8", "--gen-tokens", "4", "--keep-weights-mapped", "--json"], o, e);
+        Assert.That(code, Is.Zero, e.ToString());
+        Assert.That(o.ToString(), Does.Contain("weights:    kept in the file mapping"));
+        using var doc = System.Text.Json.JsonDocument.Parse(o.ToString().TrimEnd().Split('\n')[^1]);
+        Assert.That(doc.RootElement.GetProperty("tg_tok_s").GetDouble(), Is.GreaterThan(0));
     }
 }

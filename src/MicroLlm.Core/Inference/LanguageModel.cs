@@ -274,8 +274,9 @@ public sealed class LanguageModelOptions
     /// memory of their own (Q4_0 packed in groups of 8 rows; F16, BF16 and F32) are copied there on their first use and
     /// their mapped pages released, so the resident size stays that of the weights (see <see cref="LanguageModel.Load"/>).
     /// Set it when the mapping itself matters more than speed: several processes sharing one file's pages, or a model
-    /// that must stay evictable under memory pressure. Decode of those formats is then slower (Q4_0 rows are summed one
-    /// at a time in the same order, so the results are the same bits).
+    /// that must stay evictable under memory pressure. Those formats are then slower, with the same results to the bit:
+    /// Q4_0 rows are summed one at a time (TinyLlama Q4_0, 2 threads: decode 31 against 93-96 tok/s, prefill 35 against
+    /// 327-382), F16 rows are read from 4 KiB pages (decode 21 against 24, prefill 142 against 159).
     /// </summary>
     public bool KeepWeightsMapped { get; set; }
 }
