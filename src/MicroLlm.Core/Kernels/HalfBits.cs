@@ -34,6 +34,14 @@ internal static class HalfBits
         return (bits & Vector512.Create(unchecked((int)0x8FFFE000))).AsSingle() * Vector512.Create(Rebase);
     }
 
+    /// <summary>Eight halves at <paramref name="halves"/> as floats, in <see cref="Load16"/>'s four operations.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Vector256<float> Load8(short* halves)
+    {
+        var bits = Avx2.ConvertToVector256Int32(halves) << 13;
+        return (bits & Vector256.Create(unchecked((int)0x8FFFE000))).AsSingle() * Vector256.Create(Rebase);
+    }
+
     /// <summary>Halves widened to 32-bit lanes, converted to floats.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> ToSingle(Vector512<uint> bits)

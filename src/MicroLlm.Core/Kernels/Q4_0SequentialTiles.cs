@@ -190,7 +190,7 @@ internal static unsafe class Q4_0SequentialTiles
         for (int b = 0; b < blocks; b++, w += StepBytes, next += StepBytes)
         {
             Prefetch(next);
-            var dw = Avx2.PermuteVar8x32(Scales(w), rowFromSlot);
+            var dw = Avx2.PermuteVar8x32(HalfBits.Load8((short*)w), rowFromSlot);
             var w0 = Nibbles256(w + 16, low);
             var w1 = Nibbles256(w + 32, low);
             var w2 = Nibbles256(w + 48, low);
@@ -240,7 +240,7 @@ internal static unsafe class Q4_0SequentialTiles
         for (byte* end = w + (blocks * StepBytes); w < end; w += StepBytes, next += StepBytes, x += XBytes, dx++, sx++)
         {
             Prefetch(next);
-            var dw = Scales(w);
+            var dw = HalfBits.Load8((short*)w); // the 8 scales in slot order
             var q03 = Vector512.Load(w + 16);
             var q47 = Vector512.Load(w + 80);
             var lo03 = q03 & low;
@@ -265,19 +265,6 @@ internal static unsafe class Q4_0SequentialTiles
             Avx2.PermuteVar8x32(acc2, rowOrder).Store(y + (2 * yStride));
             Avx2.PermuteVar8x32(acc3, rowOrder).Store(y + (3 * yStride));
         }
-    }
-
-    /// <summary>
-    /// The 8 scales (halves) of a packed block step at <paramref name="w"/> as floats, in their slot order. The half goes
-    /// to bits 16-31, then arithmetically down by 3: sign in bits 28-31, exponent and mantissa in 13-27; bit 31 and bits
-    /// 13-27 are 2^-112 times the half, and the multiply by 2^112 is exact (HalfBits.Load16's steps).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Scales(byte* w)
-    {
-        var d = Avx2.ConvertToVector256Int32((ushort*)w);
-        var bits = Avx2.ShiftRightArithmetic(d << 16, 3);
-        return (bits & Vector256.Create(unchecked((int)0x8FFFE000))).AsSingle() * Vector256.Create(5.192297e33f);
     }
 
     /// <summary>

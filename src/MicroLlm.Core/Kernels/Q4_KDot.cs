@@ -201,34 +201,44 @@ internal static unsafe class Q4_KDot
         return MatVec.Sum(Vector256.Create(acc0, acc1)) + FinishMinimums(fifthBits, accMin);
     }
 
+    /// <summary>
+    /// Group <paramref name="c"/> (0-3) of the Q4_K super-block at <paramref name="w"/> (Q5_K's with
+    /// <paramref name="fifthBits"/>): the codes of sub-block 2c from the low nibbles and of 2c + 1 from the high ones,
+    /// each with bit 4 from bit 2c or 2c + 1 of <c>qh</c> for Q5_K (codes 0-15, or 0-31).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static (Vector256<byte> Low, Vector256<byte> High) Codes256(byte* w, int c, bool fifthBits)
+    {
+        var low = Vector256.Create((byte)0x0F);
+        var q = Vector256.Load(w + (fifthBits ? 48 : 16) + (32 * c));
+        var lo = q & low;
+        var hi = (q >>> 4) & low;
+        if (fifthBits)
+        {
+            var qh = Vector256.Load(w + 16);
+            var one = Vector256.Create((byte)1);
+            lo |= ((qh >>> (2 * c)) & one) << 4;
+            hi |= ((qh >>> ((2 * c) + 1)) & one) << 4;
+        }
+
+        return (lo, hi);
+    }
+
     internal static float Dot256(byte* w, byte* x, int blocks, bool fifthBits)
     {
         byte* sm = stackalloc byte[16];
-        var low = Vector256.Create((byte)0x0F);
-        var one = Vector256.Create((byte)1);
         Vector256<float> acc = default;
         float* accMin = stackalloc float[4];
         new Span<float>(accMin, 4).Clear();
         Vector128<float> minLanes = default;
-        int qsOffset = fifthBits ? 48 : 16;
         for (int b = 0; b < blocks; b++, w += fifthBits ? Q5_KDot.WBytes : WBytes, x += XBytes)
         {
             Unpack(w + 4, sm);
             sbyte* xq = (sbyte*)(x + 4);
             Vector256<int> sumi = default;
-            var qh = fifthBits ? Vector256.Load(w + 16) : default;
             for (int c = 0; c < 4; c++)
             {
-                var q = Vector256.Load(w + qsOffset + (32 * c));
-                var lo = q & low;
-                var hi = (q >>> 4) & low;
-                if (fifthBits)
-                {
-                    lo |= (qh & one) << 4;
-                    hi |= ((qh >>> 1) & one) << 4;
-                    qh >>>= 2;
-                }
-
+                var (lo, hi) = Codes256(w, c, fifthBits);
                 sumi += MatVec.Widen(MatVec.MulAdd(lo, Vector256.Load(xq + (64 * c))), Vector256.Create((short)sm[2 * c]))
                     + MatVec.Widen(MatVec.MulAdd(hi, Vector256.Load(xq + (64 * c) + 32)), Vector256.Create((short)sm[(2 * c) + 1]));
             }

@@ -124,23 +124,12 @@ internal static unsafe class Q4_KPrefillTiles
     private static void PackRow(byte* w, int blocks, byte* panel, bool fifthBits)
     {
         byte* sm = stackalloc byte[16];
-        var low = Vector256.Create((byte)0x0F);
-        var bit = Vector256.Create((byte)1);
-        int blockBytes = fifthBits ? Q5_KDot.WBytes : WBytes, nibblesAt = fifthBits ? 48 : 16;
+        int blockBytes = fifthBits ? Q5_KDot.WBytes : WBytes;
         for (int b = 0; b < blocks; b++, w += blockBytes, panel += PanelBlockBytes)
         {
-            var qh = fifthBits ? Vector256.Load(w + 16) : default;
             for (int g = 0; g < 4; g++)
             {
-                var q = Vector256.Load(w + nibblesAt + (32 * g));
-                var even = q & low;
-                var odd = (q >>> 4) & low;
-                if (fifthBits)
-                {
-                    even |= ((qh >>> (2 * g)) & bit) << 4;
-                    odd |= ((qh >>> ((2 * g) + 1)) & bit) << 4;
-                }
-
+                var (even, odd) = Q4_KDot.Codes256(w, g, fifthBits);
                 Vector512.Store(Vector512.Create(even, even), panel + (128 * g));
                 Vector512.Store(Vector512.Create(odd, odd), panel + (128 * g) + 64);
             }

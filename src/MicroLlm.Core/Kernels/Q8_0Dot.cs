@@ -96,9 +96,7 @@ internal static unsafe class Q8_0Dot
         int b = 0;
         for (; b + 2 <= blocks; b += 2, w += 2 * Bytes, x += 2 * Bytes)
         {
-            var sums = Vector512.ConvertToSingle(Pair512(w, x, ones));
-            acc = Vector256.FusedMultiplyAdd(sums.GetLower(), Vector256.Create(Scale(w, x)), acc);
-            acc = Vector256.FusedMultiplyAdd(sums.GetUpper(), Vector256.Create(Scale(w + Bytes, x + Bytes)), acc);
+            acc = PairStep(w, LoadPair(x), HalfBits.ToSingle(*(ushort*)x), HalfBits.ToSingle(*(ushort*)(x + Bytes)), ones, acc);
         }
 
         if (b < blocks)
@@ -137,7 +135,7 @@ internal static unsafe class Q8_0Dot
                 Sse.Prefetch0(next + 128);
                 Sse.Prefetch0(next + 192);
                 Sse.Prefetch0(next + 256);
-                var xq = Vector512.Create(Vector256.Load((sbyte*)(xb + 2)), Vector256.Load((sbyte*)(xb + Bytes + 2)));
+                var xq = LoadPair(xb);
                 float dx0 = HalfBits.ToSingle(*(ushort*)xb), dx1 = HalfBits.ToSingle(*(ushort*)(xb + Bytes));
                 acc0 = PairStep(w, xq, dx0, dx1, ones, acc0);
                 acc1 = PairStep(w + r1, xq, dx0, dx1, ones, acc1);
@@ -165,27 +163,27 @@ internal static unsafe class Q8_0Dot
         }
     }
 
-    /// <summary>Two blocks of one row against activations already loaded (<see cref="Dot512"/>'s step): two FMAs in order.</summary>
+    /// <summary>
+    /// Two blocks of one row (at <paramref name="w"/>) against two activation blocks' codes (<paramref name="xq"/>, scales
+    /// <paramref name="dx0"/> and <paramref name="dx1"/>): each block's exact integer lanes, then its FMA with
+    /// <c>d_w · d_x</c>, the first block before the second (<see cref="Dot512"/>'s step, also <see cref="Rows512"/>'s).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> PairStep(byte* w, Vector512<sbyte> xq, float dx0, float dx1, Vector512<short> ones, Vector256<float> acc)
     {
-        var wq = Vector512.Create(Vector256.Load((sbyte*)(w + 2)), Vector256.Load((sbyte*)(w + Bytes + 2)));
+        var wq = LoadPair(w);
+
+        // AVX-512 has no byte sign instruction: negate x where w is negative (where w is 0, |w| is 0 anyway).
         var signed = Vector512.ConditionalSelect(Vector512.LessThan(wq, Vector512<sbyte>.Zero), -xq, xq);
         var sums = Vector512.ConvertToSingle(MatVec.Widen(MatVec.MulAdd(Vector512.Abs(wq).AsByte(), signed), ones));
         acc = Vector256.FusedMultiplyAdd(sums.GetLower(), Vector256.Create(HalfBits.ToSingle(*(ushort*)w) * dx0), acc);
         return Vector256.FusedMultiplyAdd(sums.GetUpper(), Vector256.Create(HalfBits.ToSingle(*(ushort*)(w + Bytes)) * dx1), acc);
     }
 
+    /// <summary>The 32 codes of the block at <paramref name="p"/> and of the next one, in one vector.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> Pair512(byte* w, byte* x, Vector512<short> ones)
-    {
-        var wq = Vector512.Create(Vector256.Load((sbyte*)(w + 2)), Vector256.Load((sbyte*)(w + Bytes + 2)));
-        var xq = Vector512.Create(Vector256.Load((sbyte*)(x + 2)), Vector256.Load((sbyte*)(x + Bytes + 2)));
-        // AVX-512 has no byte sign instruction: negate x where w is negative (where w is 0, |w| is 0 anyway).
-        var signed = Vector512.ConditionalSelect(Vector512.LessThan(wq, Vector512<sbyte>.Zero), -xq, xq);
-        var p = MatVec.MulAdd(Vector512.Abs(wq).AsByte(), signed);
-        return MatVec.Widen(p, ones);
-    }
+    private static Vector512<sbyte> LoadPair(byte* p) =>
+        Vector512.Create(Vector256.Load((sbyte*)(p + 2)), Vector256.Load((sbyte*)(p + Bytes + 2)));
 
     /// <summary>
     /// Prefill: one row against four activation vectors (<paramref name="x"/>, <paramref name="xStride"/> bytes apart),
