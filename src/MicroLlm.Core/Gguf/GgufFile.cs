@@ -127,6 +127,19 @@ public sealed unsafe class GgufFile : IDisposable
         return new GgufFile((byte*)pin.Pointer, data.Length, null, null, pin, null);
     }
 
+    /// <summary>
+    /// Releases the resident pages inside <c>[p, p + length)</c> of this file's mapping (<see cref="MemoryAdvice"/>): the
+    /// bytes stay readable and come back from the page cache when touched. Does nothing for a file read from memory
+    /// (<see cref="FromMemory"/>): those pages are the caller's and would lose their contents.
+    /// </summary>
+    internal void ReleasePages(byte* p, long length)
+    {
+        if (_map is not null)
+        {
+            MemoryAdvice.ReleaseFilePages(p, length);
+        }
+    }
+
     /// <summary>Finds a tensor by name.</summary>
     /// <param name="name">The tensor's name.</param>
     /// <returns>The tensor, or <see langword="null"/> if the file has none of that name.</returns>

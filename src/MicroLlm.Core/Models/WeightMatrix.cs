@@ -25,7 +25,7 @@ internal sealed unsafe class WeightMatrix
     private PackedWeightStore? _store;
     private long _storeOffset;
     private nint _packed; // the copy in the store once made (ReadsFromStore), else 0
-    private readonly bool _fileMapped; // _data is in a read-only file mapping (not the caller's memory)
+    private readonly GgufFile _file; // releases the mapped pages of what was copied (never the caller's memory)
 
     public WeightMatrix(GgufFile file, GgufTensorInfo tensor, int expectedColumns, int expectedRows)
     {
@@ -44,7 +44,7 @@ internal sealed unsafe class WeightMatrix
         Columns = expectedColumns;
         Rows = expectedRows;
         _data = file.TensorPointer(tensor);
-        _fileMapped = file.Path is not null;
+        _file = file;
         _rowBytes = GgmlTypeInfo.Get(tensor.Type).ByteCount(expectedColumns);
         ActivationType = ActivationTypeFor(tensor.Type);
         HasReferenceOrder = ReferenceDot.Supports(tensor.Type);
@@ -144,15 +144,11 @@ internal sealed unsafe class WeightMatrix
                     Rows = Rows,
                     Blocks = Columns / 32,
                     Interleave = InterleavedQ4_0,
-                    DropSource = _fileMapped,
+                    File = _file,
                 };
                 int groups = (Rows + Q4_0SequentialTiles.GroupRows - 1) / Q4_0SequentialTiles.GroupRows;
                 ComputePool.ForThreads(threads).For(groups, Math.Max(1, (int)((1L << 20) / body.GroupBytes)), ref body);
-                if (_fileMapped)
-                {
-                    // The pages that straddled two chunks, which neither chunk could drop whole.
-                    PackedWeightStore.DropPages(_data, ByteCount);
-                }
+                _file.ReleasePages(_data, ByteCount); // the pages that straddled two chunks, which neither could release whole
 
                 Volatile.Write(ref _packed, (nint)body.Target);
             }
@@ -165,7 +161,7 @@ internal sealed unsafe class WeightMatrix
     private struct PackBody : IRangeBody
     {
         public bool Interleave;
-        public bool DropSource;
+        public GgufFile File;
         public byte* Source;
         public byte* Target;
         public long GroupBytes;
@@ -188,10 +184,7 @@ internal sealed unsafe class WeightMatrix
                 Buffer.MemoryCopy(Source + from, Target + from, to - from, to - from);
             }
 
-            if (DropSource)
-            {
-                PackedWeightStore.DropPages(Source + from, to - from);
-            }
+            File.ReleasePages(Source + from, to - from);
         }
     }
 
@@ -199,9 +192,6 @@ internal sealed unsafe class WeightMatrix
 
     /// <summary>Bytes of the whole matrix in the map.</summary>
     public long ByteCount => _rowBytes * Rows;
-
-    /// <summary>The first byte of the matrix in the memory map.</summary>
-    public byte* Data => _data;
 
     public ReadOnlySpan<byte> Row(int r) => new(_data + (r * _rowBytes), (int)_rowBytes);
 
