@@ -280,7 +280,7 @@ public unsafe class Q40OrderBenchmarks
     /// weights once, so 32 × it is the rate at which weights meet activations.
     /// </summary>
     [Benchmark(OperationsPerInvoke = Batch)]
-    public void SequentialTilesBatch32() => MatVec.ComputeBatch(GgmlType.Q4_0, _weights, _rowBytes, KernelBenchmarks.Columns, 0, _rows, _x, _xBytes, Batch, _y, _rows, Kernel.Best, sequentialQ4_0: true);
+    public void SequentialTilesBatch32() => MatVec.ComputeBatch(GgmlType.Q4_0, _weights, _rowBytes, KernelBenchmarks.Columns, 0, _rows, _x, _xBytes, Batch, _y, _rows, Kernel.Best, WeightLayout.SequentialQ4_0);
 
     [GlobalCleanup]
     public void Cleanup()
@@ -306,7 +306,7 @@ public unsafe class Q40OrderBenchmarks
 
     /// <summary>Sequential order in tiles of 8 rows (<see cref="Q4_0SequentialTiles"/>, what models run).</summary>
     [Benchmark]
-    public void SequentialTiles() => MatVec.Compute(GgmlType.Q4_0, _weights, _rowBytes, KernelBenchmarks.Columns, 0, _rows, _x, _y, Kernel.Best, sequentialQ4_0: true);
+    public void SequentialTiles() => MatVec.Compute(GgmlType.Q4_0, _weights, _rowBytes, KernelBenchmarks.Columns, 0, _rows, _x, _y, Kernel.Best, WeightLayout.SequentialQ4_0);
 
     private sealed class Config : ManualConfig
     {

@@ -75,7 +75,7 @@ public unsafe class PrefillKernelBenchmarks
     /// <summary>Y = W X for the whole batch.</summary>
     [Benchmark]
     public void MatMul() =>
-        ParallelMatVec.Run(_pool, Type, _weights, _rowBytes, Columns, Rows, _x, _xBytes, Batch, _y, Rows, Kernel.Best, sequentialQ4_0: Type == GgmlType.Q4_0);
+        ParallelMatVec.Run(_pool, Type, _weights, _rowBytes, Columns, Rows, _x, _xBytes, Batch, _y, Rows, Kernel.Best, Type == GgmlType.Q4_0 ? WeightLayout.SequentialQ4_0 : WeightLayout.Rows);
 
     /// <summary>Columns of the GFLOP/s and GB/s figures, from the mean time and the matrix size.</summary>
     private sealed class Config : ManualConfig

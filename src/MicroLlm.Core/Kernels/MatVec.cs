@@ -20,6 +20,9 @@ namespace MicroLlm.Kernels;
 /// </remarks>
 internal static unsafe class MatVec
 {
+    [ThreadStatic]
+    private static byte[]? t_group;
+
     /// <summary>Whether <paramref name="weightType"/> has kernels.</summary>
     public static bool IsSupported(GgmlType weightType) => weightType is
         GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 or GgmlType.Q4_0 or GgmlType.Q8_0 or
@@ -28,17 +31,16 @@ internal static unsafe class MatVec
     /// <summary>
     /// <c>y[r] = dot(row r, x)</c> for <paramref name="rowStart"/> ≤ r &lt; <paramref name="rowEnd"/>; row r starts at
     /// <c>weights + r * rowBytes</c>; <paramref name="x"/> holds <paramref name="columns"/> activations in the kernel layout
-    /// of <see cref="ActivationQuantizer.ActivationTypeFor"/>. <paramref name="packedQ4_0"/>: the Q4_0 weights are in
-    /// <see cref="Q4_0SequentialTiles"/>' packed layout (groups of 8 rows; the range then starts and ends on a group)
-    /// and are summed in the order <paramref name="sequentialQ4_0"/> selects.
+    /// of <see cref="ActivationQuantizer.ActivationTypeFor"/>. <paramref name="layout"/>: where the rows lie (in groups,
+    /// the range starts and ends on a group) and the Q4_0 order.
     /// </summary>
     public static void Compute(
         GgmlType weightType, byte* weights, long rowBytes, int columns, int rowStart, int rowEnd, byte* x, float* y, KernelWidth width,
-        bool sequentialQ4_0 = false, bool packedQ4_0 = false)
+        WeightLayout layout = WeightLayout.Rows)
     {
-        if (weightType == GgmlType.Q4_0 && packedQ4_0)
+        if (layout is WeightLayout.PackedQ4_0 or WeightLayout.RowGroups)
         {
-            Q4_0SequentialTiles.ComputeBatch(weights, rowBytes, columns / 32, rowStart, rowEnd, x, 0, 1, y, 0, width);
+            ComputeBatch(weightType, weights, rowBytes, columns, rowStart, rowEnd, x, 0, 1, y, 0, width, layout);
             return;
         }
 
@@ -56,26 +58,34 @@ internal static unsafe class MatVec
 
         for (int r = rowStart; r < rowEnd; r++)
         {
-            y[r] = Dot(weightType, weights + (r * rowBytes), x, columns, width, sequentialQ4_0);
+            y[r] = Dot(weightType, weights + (r * rowBytes), x, columns, width, layout == WeightLayout.SequentialQ4_0);
         }
     }
 
     /// <summary>
     /// The batched form: <c>y[t * yStride + r] = dot(row r, x_t)</c> for <paramref name="count"/> activation vectors
     /// <c>x_t = x + t * xStride</c> (bytes). Each weight row is read from memory once and reused, from L1, for the whole batch; formats with a tiled kernel
-    /// (<see cref="Q4_0SequentialTiles"/>) also unpack each weight block once for several vectors. Q4_0 flags as in
-    /// <see cref="Compute"/>.
+    /// (<see cref="Q4_0SequentialTiles"/>) also unpack each weight block once for several vectors. <paramref name="layout"/>
+    /// as in <see cref="Compute"/>.
     /// </summary>
     public static void ComputeBatch(
         GgmlType weightType, byte* weights, long rowBytes, int columns, int rowStart, int rowEnd,
-        byte* x, long xStride, int count, float* y, long yStride, KernelWidth width, bool sequentialQ4_0 = false, bool packedQ4_0 = false)
+        byte* x, long xStride, int count, float* y, long yStride, KernelWidth width, WeightLayout layout = WeightLayout.Rows)
     {
-        if (weightType == GgmlType.Q4_0 && packedQ4_0)
+        if (weightType == GgmlType.Q4_0 && layout == WeightLayout.PackedQ4_0)
         {
             // Tiles of 8 rows × 4 vectors: each weight block unpacked once per tile, 8 to 32 independent FMA chains.
             Q4_0SequentialTiles.ComputeBatch(weights, rowBytes, columns / 32, rowStart, rowEnd, x, xStride, count, y, yStride, width);
             return;
         }
+
+        if (layout == WeightLayout.RowGroups)
+        {
+            ComputeRowGroups(weightType, weights, rowBytes, columns, rowStart, rowEnd, x, xStride, count, y, yStride, width);
+            return;
+        }
+
+        bool sequentialQ4_0 = layout == WeightLayout.SequentialQ4_0;
 
         if (count >= 2 && FloatTiles.Supports(weightType, columns, width))
         {
@@ -165,6 +175,70 @@ internal static unsafe class MatVec
             {
                 y[(t * yStride) + r] = Dot(weightType, row, x + (t * xStride), columns, width, sequentialQ4_0);
             }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="ComputeBatch"/> over a matrix in <see cref="RowGroups"/>: at 512 bits the tiles read the groups
+    /// directly (decode 4 rows per pass, prefill tiles a group's rows); other widths and batches take each group back to
+    /// the file's layout in a per-thread buffer, then the file layout's kernels, so every output has the same bits.
+    /// </summary>
+    private static void ComputeRowGroups(
+        GgmlType weightType, byte* weights, long rowBytes, int columns, int rowStart, int rowEnd,
+        byte* x, long xStride, int count, float* y, long yStride, KernelWidth width)
+    {
+        if (rowStart % RowGroups.Size != 0 || rowEnd % RowGroups.Size != 0 || !RowGroups.Supports(weightType))
+        {
+            throw new ArgumentException($"A {weightType} matrix in row groups is computed in whole groups of {RowGroups.Size} rows; got rows {rowStart}..{rowEnd}.");
+        }
+
+        if (count <= 0 || rowEnd <= rowStart)
+        {
+            return;
+        }
+
+        if (width == KernelWidth.Vector512)
+        {
+            switch (weightType)
+            {
+                case GgmlType.Q4_K or GgmlType.Q5_K when Q4_KPrefillTiles.Supports(weightType, count, width):
+                    Q4_KPrefillTiles.ComputeBatch(weights, rowBytes, columns / 256, rowStart, rowEnd, x, xStride, count, y, yStride, fifthBits: weightType == GgmlType.Q5_K, grouped: true);
+                    return;
+                case GgmlType.Q6_K when Q6_KPrefillTiles.Supports(weightType, count, width):
+                    Q6_KPrefillTiles.ComputeBatch(weights, rowBytes, columns / 256, rowStart, rowEnd, x, xStride, count, y, yStride, grouped: true);
+                    return;
+                case GgmlType.Q8_0 when Q8_0Tiles.Supports(weightType, count, width):
+                    Q8_0Tiles.ComputeBatch(weights, rowBytes, columns / 32, rowStart, rowEnd, x, xStride, count, y, yStride, grouped: true);
+                    return;
+                case GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K or GgmlType.Q8_0:
+                    for (int t = 0; t < count; t++)
+                    {
+                        byte* xt = x + (t * xStride);
+                        float* yt = y + (t * yStride);
+                        if (weightType == GgmlType.Q8_0)
+                        {
+                            Q8_0Dot.Rows512(weights, rowBytes, columns / 32, rowStart, rowEnd, xt, yt, grouped: true);
+                        }
+                        else if (weightType == GgmlType.Q6_K)
+                        {
+                            Q6_KTiles.Compute(weights, rowBytes, columns / 256, rowStart, rowEnd, xt, yt, grouped: true);
+                        }
+                        else
+                        {
+                            Q4_KTiles.Compute(weights, rowBytes, columns / 256, rowStart, rowEnd, xt, yt, fifthBits: weightType == GgmlType.Q5_K, grouped: true);
+                        }
+                    }
+
+                    return;
+            }
+        }
+
+        int blockBytes = RowGroups.BlockBytes(weightType);
+        byte* rows = ThreadScratch.Bytes(ref t_group, RowGroups.Size * rowBytes);
+        for (int r = rowStart; r < rowEnd; r += RowGroups.Size)
+        {
+            RowGroups.Unpack(weights + (r * rowBytes), rowBytes, blockBytes, rows);
+            ComputeBatch(weightType, rows, rowBytes, columns, 0, RowGroups.Size, x, xStride, count, y + r, yStride, width);
         }
     }
 

@@ -13,11 +13,11 @@ internal static unsafe class ParallelMatVec
 
     /// <summary>
     /// <c>y[t * yStride + r] = dot(row r, x + t * xStride)</c> for every row r &lt; <paramref name="rows"/> and t &lt;
-    /// <paramref name="count"/> (the Q4_0 flags as in <see cref="MatVec.Compute"/>).
+    /// <paramref name="count"/> (<paramref name="layout"/> as in <see cref="MatVec.Compute"/>).
     /// </summary>
     public static void Run(
         ComputePool pool, GgmlType weightType, byte* weights, long rowBytes, int columns, int rows,
-        byte* x, long xStride, int count, float* y, long yStride, KernelWidth width, bool sequentialQ4_0 = false, bool packedQ4_0 = false)
+        byte* x, long xStride, int count, float* y, long yStride, KernelWidth width, WeightLayout layout = WeightLayout.Rows)
     {
         var job = new Job
         {
@@ -31,11 +31,12 @@ internal static unsafe class ParallelMatVec
             Y = y,
             YStride = yStride,
             Width = width,
-            SequentialQ4_0 = sequentialQ4_0,
-            PackedQ4_0 = packedQ4_0,
+            Layout = layout,
         };
-        // Tiled kernels get whole tiles of rows (the last may be partial): items are groups of RowsPerItem rows.
-        job.RowsPerItem = packedQ4_0 && weightType == GgmlType.Q4_0 ? Q4_0SequentialTiles.GroupRows
+        // Tiled kernels get whole tiles of rows (the last may be partial): items are groups of RowsPerItem rows; a
+        // relayout's groups are whole (every tile's rows divide them).
+        job.RowsPerItem = layout == WeightLayout.PackedQ4_0 && weightType == GgmlType.Q4_0 ? Q4_0SequentialTiles.GroupRows
+            : layout == WeightLayout.RowGroups ? RowGroups.Size
             : count >= 2 && FloatTiles.Supports(weightType, columns, width) ? FloatTiles.TileRows
             : Q8_0Tiles.Supports(weightType, count, width) ? Q8_0Tiles.TileRows
             : Q4_KPrefillTiles.Supports(weightType, count, width) ? Q4_KPrefillTiles.TileRows
@@ -58,14 +59,13 @@ internal static unsafe class ParallelMatVec
         public float* Y;
         public long YStride;
         public KernelWidth Width;
-        public bool SequentialQ4_0;
-        public bool PackedQ4_0;
+        public WeightLayout Layout;
         public int RowsPerItem;
         public int Rows;
 
         public readonly void Invoke(int start, int end) =>
             MatVec.ComputeBatch(
                 WeightType, Weights, RowBytes, Columns, start * RowsPerItem, Math.Min(end * RowsPerItem, Rows),
-                X, XStride, Count, Y, YStride, Width, SequentialQ4_0, PackedQ4_0);
+                X, XStride, Count, Y, YStride, Width, Layout);
     }
 }

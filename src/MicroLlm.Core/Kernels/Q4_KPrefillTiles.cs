@@ -50,12 +50,15 @@ internal static unsafe class Q4_KPrefillTiles
     /// <summary>
     /// <c>y[t * yStride + r] = row r · x_t</c> for <paramref name="rowStart"/> ≤ r &lt; <paramref name="rowEnd"/> and
     /// t &lt; <paramref name="count"/>; activation vector t (Q8_K super-blocks) at <c>x + t * xStride</c> bytes; Q5_K
-    /// rows when <paramref name="fifthBits"/>.
+    /// rows when <paramref name="fifthBits"/>. <paramref name="grouped"/>: the matrix is in <see cref="RowGroups"/> (the
+    /// range then starts and ends on a group).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ComputeBatch(
-        byte* weights, long rowBytes, int blocks, int rowStart, int rowEnd, byte* x, long xStride, int count, float* y, long yStride, bool fifthBits = false)
+        byte* weights, long rowBytes, int blocks, int rowStart, int rowEnd, byte* x, long xStride, int count, float* y, long yStride,
+        bool fifthBits = false, bool grouped = false)
     {
+        int blockBytes = fifthBits ? Q5_KDot.WBytes : WBytes;
         int pairs = (count + 1) / 2, quads = (count + 3) / 4;
         long pairStride = (long)blocks * PairBlockBytes, quadStride = (long)blocks * QuadBlockBytes;
         long pairBytes = pairs * pairStride, quadBytes = quads * quadStride, rowPanelBytes = (long)blocks * PanelBlockBytes;
@@ -71,7 +74,7 @@ internal static unsafe class Q4_KPrefillTiles
             for (int i = 0; i < rows; i++)
             {
                 byte* rowPanel = panel + (i * rowPanelBytes);
-                PackRow(weights + ((r + i) * rowBytes), blocks, rowPanel, fifthBits);
+                PackRow(RowGroups.Row(weights, rowBytes, blockBytes, r + i, grouped, out long blockStride), blockStride, blocks, rowPanel, fifthBits);
                 float* sums = minimums + (i * quads * 4);
                 int q = 0;
                 for (; q + 4 <= quads; q += 4)
@@ -85,9 +88,11 @@ internal static unsafe class Q4_KPrefillTiles
                 }
             }
 
-            // The next tile's rows (contiguous) are fetched from memory while this one computes, a share before each 8 vectors.
-            byte* next = weights + ((r + rows) * rowBytes);
-            long nextBytes = Math.Min(TileRows, rowEnd - r - rows) * rowBytes;
+            // The next tile's rows (contiguous) are fetched from memory while this one computes, a share before each 8
+            // vectors; in groups, half the next group's bytes per tile.
+            int ahead = grouped ? RowGroups.Size : rows;
+            byte* next = weights + ((r + ahead) * rowBytes);
+            long nextBytes = Math.Clamp(rowEnd - r - ahead, 0, TileRows) * rowBytes;
             long share = ((nextBytes / ((count + 7) / 8)) + 64) & ~63L;
             for (int t = 0; t < count; t += 8)
             {
@@ -114,18 +119,17 @@ internal static unsafe class Q4_KPrefillTiles
     }
 
     /// <summary>
-    /// One row into its panel: per super-block the 8 groups' codes split from their nibbles, the 6-bit scales and
+    /// One row (its super-blocks <paramref name="blockStride"/> apart) into its panel: per super-block the 8 groups' codes split from their nibbles, the 6-bit scales and
     /// minimums unpacked (the minimums widened to 16 bits, four copies for a quad of vectors), d and dmin as floats, so
     /// that the tiles and the minimums' pass, which run over the row once per 8 or 4 vectors, only load. Q5_K
     /// (<paramref name="fifthBits"/>: 176-byte super-blocks, <c>qh</c> at 16, nibbles at 48) adds bit 4 to each code:
     /// bit 2g of <c>qh[i]</c> for element i of group 2g, bit 2g + 1 for group 2g + 1.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackRow(byte* w, int blocks, byte* panel, bool fifthBits)
+    private static void PackRow(byte* w, long blockStride, int blocks, byte* panel, bool fifthBits)
     {
         byte* sm = stackalloc byte[16];
-        int blockBytes = fifthBits ? Q5_KDot.WBytes : WBytes;
-        for (int b = 0; b < blocks; b++, w += blockBytes, panel += PanelBlockBytes)
+        for (int b = 0; b < blocks; b++, w += blockStride, panel += PanelBlockBytes)
         {
             for (int g = 0; g < 4; g++)
             {

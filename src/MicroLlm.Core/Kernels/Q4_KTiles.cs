@@ -36,9 +36,10 @@ internal static unsafe class Q4_KTiles
     /// <summary>
     /// <c>y[r] = Q4_KDot.Dot(row r, x)</c> (<see cref="Q5_KDot.Dot"/> when <paramref name="fifthBits"/>) for
     /// <paramref name="rowStart"/> ≤ r &lt; <paramref name="rowEnd"/>, bit for bit; whole tiles of 4 rows, the
-    /// remaining rows one at a time.
+    /// remaining rows one at a time. <paramref name="grouped"/>: the matrix is in <see cref="RowGroups"/> (the range then
+    /// starts and ends on a group).
     /// </summary>
-    public static void Compute(byte* weights, long rowBytes, int blocks, int rowStart, int rowEnd, byte* x, float* y, bool fifthBits = false)
+    public static void Compute(byte* weights, long rowBytes, int blocks, int rowStart, int rowEnd, byte* x, float* y, bool fifthBits = false, bool grouped = false)
     {
         if (rowEnd <= rowStart)
         {
@@ -49,15 +50,18 @@ internal static unsafe class Q4_KTiles
         int tiledEnd = rowStart + ((rowEnd - rowStart) / TileRows * TileRows);
         byte* px = ThreadScratch.Bytes(ref t_prepared, bytes, 64 * PreparedBytes);
         Prepare(x, blocks, px);
+        var (rowStride, blockStride) = RowGroups.Strides(grouped, rowBytes, fifthBits ? Q5_KDot.WBytes : Q4_KDot.WBytes);
         for (int r = rowStart; r < tiledEnd; r += TileRows)
         {
+            // A tile's rows start at the same place in either layout; the next tile's bytes follow them.
+            byte* w = weights + (r * rowBytes), next = w + (TileRows * rowBytes);
             if (fifthBits)
             {
-                Tile<FifthBits>(weights + (r * rowBytes), rowBytes, blocks, x, px, y + r);
+                Tile<FifthBits>(w, rowStride, blockStride, next, blocks, x, px, y + r);
             }
             else
             {
-                Tile<FourBits>(weights + (r * rowBytes), rowBytes, blocks, x, px, y + r);
+                Tile<FourBits>(w, rowStride, blockStride, next, blocks, x, px, y + r);
             }
         }
 
@@ -88,9 +92,12 @@ internal static unsafe class Q4_KTiles
         }
     }
 
-    /// <summary>Rows r..r+3 (from <paramref name="w"/>, <paramref name="rowBytes"/> apart) against one vector; stores 4 outputs.</summary>
+    /// <summary>
+    /// Rows r..r+3 (from <paramref name="w"/>, <paramref name="rowStride"/> apart, their blocks <paramref name="blockStride"/>
+    /// apart) against one vector, while the next tile's contiguous bytes (at <paramref name="next"/>) are fetched; stores 4 outputs.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TCodes>(byte* w, long rowBytes, int blocks, byte* x, byte* px, float* y)
+    private static void Tile<TCodes>(byte* w, long rowStride, long blockStride, byte* next, int blocks, byte* x, byte* px, float* y)
         where TCodes : struct, ICodes
     {
         var low = Vector512.Create((byte)0x0F);
@@ -117,14 +124,13 @@ internal static unsafe class Q4_KTiles
         var scalesMin = Vector512.Create(4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
 
         Vector512<float> acc01 = default, acc23 = default, accMin = default;
-        long rb = rowBytes;
+        long rb = rowStride;
 
-        // Four rows read side by side are four slow streams; the next tile's bytes (contiguous) are fetched in order,
-        // 4 · 144 (176) bytes of them per super-block step.
-        byte* next = w + (TileRows * rb);
+        // Four rows read side by side from the file's layout are four slow streams; the next tile's bytes (contiguous)
+        // are fetched in order, 4 · 144 (176) bytes of them per super-block step.
         for (int b = 0; b < blocks; b++)
         {
-            byte* w0 = w + (b * TCodes.BlockBytes);
+            byte* w0 = w + (b * blockStride);
             byte* nb = next + (b * TileRows * TCodes.BlockBytes);
             for (int line = 0; line < TileRows * TCodes.BlockBytes; line += 64)
             {

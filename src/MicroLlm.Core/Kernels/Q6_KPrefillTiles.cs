@@ -46,10 +46,12 @@ internal static unsafe class Q6_KPrefillTiles
     /// <summary>
     /// <c>y[t * yStride + r] = row r · x_t</c> for <paramref name="rowStart"/> ≤ r &lt; <paramref name="rowEnd"/> and
     /// t &lt; <paramref name="count"/>; activation vector t (Q8_K super-blocks) at <c>x + t * xStride</c> bytes.
+    /// <paramref name="grouped"/>: the matrix is in <see cref="RowGroups"/> (the range then starts and ends on a group,
+    /// and a group of this driver is one of them).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ComputeBatch(
-        byte* weights, long rowBytes, int blocks, int rowStart, int rowEnd, byte* x, long xStride, int count, float* y, long yStride)
+        byte* weights, long rowBytes, int blocks, int rowStart, int rowEnd, byte* x, long xStride, int count, float* y, long yStride, bool grouped = false)
     {
         int pairs = (count + 1) / 2;
         long pairStride = (long)blocks * PairBlockBytes, rowPanelBytes = (long)blocks * PanelBlockBytes;
@@ -61,7 +63,7 @@ internal static unsafe class Q6_KPrefillTiles
             int rows = Math.Min(GroupRows, rowEnd - r);
             for (int i = 0; i < rows; i++)
             {
-                PackRow(weights + ((r + i) * rowBytes), blocks, panel + (i * rowPanelBytes));
+                PackRow(RowGroups.Row(weights, rowBytes, WBytes, r + i, grouped, out long blockStride), blockStride, blocks, panel + (i * rowPanelBytes));
             }
 
             // The next group's rows (contiguous) are fetched from memory while this one computes, a share before each 8 vectors.
@@ -97,16 +99,16 @@ internal static unsafe class Q6_KPrefillTiles
     }
 
     /// <summary>
-    /// One row into its panel: per super-block the 8 groups' 6-bit codes assembled from their low and high bits, each
+    /// One row (its super-blocks <paramref name="blockStride"/> apart) into its panel: per super-block the 8 groups' 6-bit codes assembled from their low and high bits, each
     /// group's two scales as 16-bit lanes, d as a float, so that the tiles, which run over the row once per 8 vectors,
     /// only load.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackRow(byte* w, int blocks, byte* panel)
+    private static void PackRow(byte* w, long blockStride, int blocks, byte* panel)
     {
         var low = Vector256.Create((byte)0x0F);
         var three = Vector256.Create((byte)3);
-        for (int b = 0; b < blocks; b++, w += WBytes, panel += PanelBlockBytes)
+        for (int b = 0; b < blocks; b++, w += blockStride, panel += PanelBlockBytes)
         {
             for (int h = 0; h < 2; h++)
             {

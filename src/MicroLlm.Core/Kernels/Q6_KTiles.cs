@@ -32,9 +32,10 @@ internal static unsafe class Q6_KTiles
 
     /// <summary>
     /// <c>y[r] = Q6_KDot.Dot(row r, x)</c> for <paramref name="rowStart"/> ≤ r &lt; <paramref name="rowEnd"/>, bit for
-    /// bit; whole tiles of 4 rows, the remaining rows one at a time.
+    /// bit; whole tiles of 4 rows, the remaining rows one at a time. <paramref name="grouped"/>: the matrix is in
+    /// <see cref="RowGroups"/> (the range then starts and ends on a group).
     /// </summary>
-    public static void Compute(byte* weights, long rowBytes, int blocks, int rowStart, int rowEnd, byte* x, float* y)
+    public static void Compute(byte* weights, long rowBytes, int blocks, int rowStart, int rowEnd, byte* x, float* y, bool grouped = false)
     {
         if (rowEnd <= rowStart)
         {
@@ -54,9 +55,12 @@ internal static unsafe class Q6_KTiles
             }
         }
 
+        var (rowStride, blockStride) = RowGroups.Strides(grouped, rowBytes, WBytes);
         for (int r = rowStart; r < tiledEnd; r += TileRows)
         {
-            Tile(weights + (r * rowBytes), rowBytes, blocks, x, px, y + r);
+            // A tile's rows start at the same place in either layout; the next tile's bytes follow them.
+            byte* w = weights + (r * rowBytes);
+            Tile(w, rowStride, blockStride, w + (TileRows * rowBytes), blocks, x, px, y + r);
         }
 
         for (int r = tiledEnd; r < rowEnd; r++)
@@ -65,9 +69,12 @@ internal static unsafe class Q6_KTiles
         }
     }
 
-    /// <summary>Rows r..r+3 (from <paramref name="w"/>, <paramref name="rowBytes"/> apart) against one vector; stores 4 outputs.</summary>
+    /// <summary>
+    /// Rows r..r+3 (from <paramref name="w"/>, <paramref name="rowStride"/> apart, their blocks <paramref name="blockStride"/>
+    /// apart) against one vector, while the next tile's contiguous bytes (at <paramref name="next"/>) are fetched; stores 4 outputs.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile(byte* w, long rowBytes, int blocks, byte* x, byte* px, float* y)
+    private static void Tile(byte* w, long rowStride, long blockStride, byte* next, int blocks, byte* x, byte* px, float* y)
     {
         var low = Vector512.Create((byte)0x0F);
         var bits45 = Vector512.Create((byte)0x30);
@@ -86,13 +93,12 @@ internal static unsafe class Q6_KTiles
         var scales23 = Vector512.Create(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
 
         Vector512<float> acc01 = default, acc23 = default;
-        long rb = rowBytes;
+        long rb = rowStride;
 
         // The next tile's bytes (contiguous) fetched in order, 4 · 210 = 840 bytes of them per super-block step.
-        byte* next = w + (TileRows * rb);
         for (int b = 0; b < blocks; b++)
         {
-            byte* w0 = w + (b * WBytes);
+            byte* w0 = w + (b * blockStride);
             byte* nb = next + (b * TileRows * WBytes);
             for (int line = 0; line < TileRows * WBytes; line += 64)
             {

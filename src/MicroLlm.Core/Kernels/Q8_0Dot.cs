@@ -96,7 +96,7 @@ internal static unsafe class Q8_0Dot
         int b = 0;
         for (; b + 2 <= blocks; b += 2, w += 2 * Bytes, x += 2 * Bytes)
         {
-            acc = PairStep(w, LoadPair(x), HalfBits.ToSingle(*(ushort*)x), HalfBits.ToSingle(*(ushort*)(x + Bytes)), ones, acc);
+            acc = PairStep(w, Bytes, LoadPair(x), HalfBits.ToSingle(*(ushort*)x), HalfBits.ToSingle(*(ushort*)(x + Bytes)), ones, acc);
         }
 
         if (b < blocks)
@@ -112,22 +112,25 @@ internal static unsafe class Q8_0Dot
     /// apart) against one vector, 4 rows per pass: each row's chain is <see cref="Dot512"/>'s, block pair after block pair,
     /// so the bits are the same, while 4 chains run side by side (one row's chain is bound by the FMA latency: one
     /// block per 4 cycles), each activation pair is loaded once for the 4 rows, and the rows 4 passes ahead are fetched
-    /// in order. Leftover rows go through <see cref="Dot512"/>.
+    /// in order. Leftover rows go through <see cref="Dot512"/>. <paramref name="grouped"/>: the matrix is in
+    /// <see cref="RowGroups"/> (the range then starts and ends on a group), each pass reading one group.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Rows512(byte* weights, long rowBytes, int blocks, int rowStart, int rowEnd, byte* x, float* y)
+    public static void Rows512(byte* weights, long rowBytes, int blocks, int rowStart, int rowEnd, byte* x, float* y, bool grouped = false)
     {
         var ones = Vector512.Create((short)1);
+        var (rowStride, blockStride) = RowGroups.Strides(grouped, rowBytes, Bytes);
         int r = rowStart;
         for (; r + 4 <= rowEnd; r += 4)
         {
+            // The 4 rows start at the same place in either layout; the rows 4 passes ahead follow them.
             byte* w = weights + (r * rowBytes);
             byte* next = w + (16 * rowBytes);
-            nint r1 = (nint)rowBytes, r2 = 2 * r1, r3 = 3 * r1;
+            nint r1 = (nint)rowStride, r2 = 2 * r1, r3 = 3 * r1, second = (nint)blockStride, step = 2 * second;
             Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
             byte* xb = x;
             int b = 0;
-            for (; b + 2 <= blocks; b += 2, w += 2 * Bytes, xb += 2 * Bytes, next += 8 * Bytes)
+            for (; b + 2 <= blocks; b += 2, w += step, xb += 2 * Bytes, next += 8 * Bytes)
             {
                 // 4 rows × 68 bytes per step, fetched 272 bytes at a time from the contiguous rows 4 passes ahead.
                 Sse.Prefetch0(next);
@@ -137,10 +140,10 @@ internal static unsafe class Q8_0Dot
                 Sse.Prefetch0(next + 256);
                 var xq = LoadPair(xb);
                 float dx0 = HalfBits.ToSingle(*(ushort*)xb), dx1 = HalfBits.ToSingle(*(ushort*)(xb + Bytes));
-                acc0 = PairStep(w, xq, dx0, dx1, ones, acc0);
-                acc1 = PairStep(w + r1, xq, dx0, dx1, ones, acc1);
-                acc2 = PairStep(w + r2, xq, dx0, dx1, ones, acc2);
-                acc3 = PairStep(w + r3, xq, dx0, dx1, ones, acc3);
+                acc0 = PairStep(w, second, xq, dx0, dx1, ones, acc0);
+                acc1 = PairStep(w + r1, second, xq, dx0, dx1, ones, acc1);
+                acc2 = PairStep(w + r2, second, xq, dx0, dx1, ones, acc2);
+                acc3 = PairStep(w + r3, second, xq, dx0, dx1, ones, acc3);
             }
 
             if (b < blocks)
@@ -164,26 +167,26 @@ internal static unsafe class Q8_0Dot
     }
 
     /// <summary>
-    /// Two blocks of one row (at <paramref name="w"/>) against two activation blocks' codes (<paramref name="xq"/>, scales
+    /// Two blocks of one row (at <paramref name="w"/> and <paramref name="w"/> + <paramref name="second"/>) against two activation blocks' codes (<paramref name="xq"/>, scales
     /// <paramref name="dx0"/> and <paramref name="dx1"/>): each block's exact integer lanes, then its FMA with
     /// <c>d_w · d_x</c>, the first block before the second (<see cref="Dot512"/>'s step, also <see cref="Rows512"/>'s).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> PairStep(byte* w, Vector512<sbyte> xq, float dx0, float dx1, Vector512<short> ones, Vector256<float> acc)
+    private static Vector256<float> PairStep(byte* w, nint second, Vector512<sbyte> xq, float dx0, float dx1, Vector512<short> ones, Vector256<float> acc)
     {
-        var wq = LoadPair(w);
+        var wq = LoadPair(w, second);
 
         // AVX-512 has no byte sign instruction: negate x where w is negative (where w is 0, |w| is 0 anyway).
         var signed = Vector512.ConditionalSelect(Vector512.LessThan(wq, Vector512<sbyte>.Zero), -xq, xq);
         var sums = Vector512.ConvertToSingle(MatVec.Widen(MatVec.MulAdd(Vector512.Abs(wq).AsByte(), signed), ones));
         acc = Vector256.FusedMultiplyAdd(sums.GetLower(), Vector256.Create(HalfBits.ToSingle(*(ushort*)w) * dx0), acc);
-        return Vector256.FusedMultiplyAdd(sums.GetUpper(), Vector256.Create(HalfBits.ToSingle(*(ushort*)(w + Bytes)) * dx1), acc);
+        return Vector256.FusedMultiplyAdd(sums.GetUpper(), Vector256.Create(HalfBits.ToSingle(*(ushort*)(w + second)) * dx1), acc);
     }
 
-    /// <summary>The 32 codes of the block at <paramref name="p"/> and of the next one, in one vector.</summary>
+    /// <summary>The 32 codes of the block at <paramref name="p"/> and of the one <paramref name="second"/> bytes on, in one vector.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<sbyte> LoadPair(byte* p) =>
-        Vector512.Create(Vector256.Load((sbyte*)(p + 2)), Vector256.Load((sbyte*)(p + Bytes + 2)));
+    private static Vector512<sbyte> LoadPair(byte* p, nint second = Bytes) =>
+        Vector512.Create(Vector256.Load((sbyte*)(p + 2)), Vector256.Load((sbyte*)(p + second + 2)));
 
     /// <summary>
     /// Prefill: one row against four activation vectors (<paramref name="x"/>, <paramref name="xStride"/> bytes apart),

@@ -39,11 +39,14 @@ internal static unsafe class Q8_0Tiles
     /// <summary>
     /// <c>y[t * yStride + r] = row r · x_t</c> for <paramref name="rowStart"/> ≤ r &lt; <paramref name="rowEnd"/> and
     /// t &lt; <paramref name="count"/>; activation vector t (Q8_0 blocks) at <c>x + t * xStride</c> bytes.
+    /// <paramref name="grouped"/>: the matrix is in <see cref="RowGroups"/> (the range then starts and ends on a group,
+    /// and a tile is a group).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ComputeBatch(
-        byte* weights, long rowBytes, int blocks, int rowStart, int rowEnd, byte* x, long xStride, int count, float* y, long yStride)
+        byte* weights, long rowBytes, int blocks, int rowStart, int rowEnd, byte* x, long xStride, int count, float* y, long yStride, bool grouped = false)
     {
+        var (rowStride, blockStride) = RowGroups.Strides(grouped, rowBytes, BlockBytes);
         int pairs = (count + 1) / 2;
         long pairBytes = (long)pairs * blocks * PairBlockBytes, panelBytes = (long)TileRows * blocks * PanelBlockBytes;
         byte* xPairs = ThreadScratch.Bytes(ref t_buffer, pairBytes + panelBytes + 64);
@@ -53,7 +56,7 @@ internal static unsafe class Q8_0Tiles
         for (int r = rowStart; r < rowEnd; r += TileRows)
         {
             int rows = Math.Min(TileRows, rowEnd - r);
-            PackRows(weights + (r * rowBytes), rowBytes, rows, blocks, panel);
+            PackRows(weights + (r * rowBytes), rowStride, blockStride, rows, blocks, panel);
 
             // The next tile's rows (contiguous) are fetched from memory while this one computes, a share before each tile.
             byte* next = weights + ((r + rows) * rowBytes);
@@ -101,15 +104,19 @@ internal static unsafe class Q8_0Tiles
         }
     }
 
-    /// <summary>Rows into the panel: per block, each row's 32 magnitudes, then its 32 sign masks (each twice, for both halves of a vector), then each row's scale as a float.</summary>
+    /// <summary>
+    /// Rows into the panel (from <paramref name="w"/>, <paramref name="rowStride"/> apart, their blocks
+    /// <paramref name="blockStride"/> apart): per block, each row's 32 magnitudes, then its 32 sign masks (each twice, for
+    /// both halves of a vector), then each row's scale as a float.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackRows(byte* w, long rowBytes, int rows, int blocks, byte* panel)
+    private static void PackRows(byte* w, long rowStride, long blockStride, int rows, int blocks, byte* panel)
     {
         for (int b = 0; b < blocks; b++, panel += rows * PanelBlockBytes)
         {
             for (int i = 0; i < rows; i++)
             {
-                byte* block = w + (i * rowBytes) + ((long)b * BlockBytes);
+                byte* block = w + (i * rowStride) + (b * blockStride);
                 var codes = Vector256.Load((sbyte*)(block + 2));
                 var magnitudes = Vector256.Abs(codes).AsByte();
                 var negative = Vector256.LessThan(codes, Vector256<sbyte>.Zero).AsByte();

@@ -52,6 +52,10 @@ internal sealed unsafe class WeightMatrix
         // The reference repacks Q4_0 matrices of 8k rows into interleaved blocks (all but the token embedding, which
         // stays where row lookups can read it), and their kernels accumulate in another order.
         InterleavedQ4_0 = tensor.Type == GgmlType.Q4_0 && expectedRows % 8 == 0 && tensor.Name != "token_embd.weight";
+
+        // Q4_K, Q5_K, Q6_K and Q8_0 matrices go to the store in groups of 4 rows, but for the token embedding, whose rows
+        // are looked up (and which a model with tied embeddings multiplies from the map).
+        GroupedRows = RowGroups.Supports(tensor.Type) && expectedRows % RowGroups.Size == 0 && tensor.Name != "token_embd.weight";
     }
 
     public string Name { get; }
@@ -68,15 +72,19 @@ internal sealed unsafe class WeightMatrix
     /// <summary>Whether the reference computes this Q4_0 matrix with its repacked (8-row interleaved) kernels.</summary>
     public bool InterleavedQ4_0 { get; }
 
+    /// <summary>Whether this Q4_K, Q5_K, Q6_K or Q8_0 matrix is relaid out in <see cref="RowGroups"/> in the store.</summary>
+    public bool GroupedRows { get; }
+
     /// <summary>
     /// Whether the kernels should read this matrix from a copy in a model's <see cref="PackedWeightStore"/> rather than
-    /// from the map: <see cref="InterleavedQ4_0"/> matrices (packed into their 8-row layout), and F16, BF16 and F32 ones
-    /// (copied as they are). A 2048-column F16 row is one 4 KiB page: streamed from the map, every row starts on a new
-    /// page (a TLB miss, and the hardware prefetcher stops there); from the store's huge pages it does not. Measured,
-    /// TinyLlama, 1 thread, decode kernel CPU samples with the copy against without: F16 -25 %, Q8_0 -7 % (so the
-    /// other quantized types stay in the map, shared with the page cache).
+    /// from the map: <see cref="InterleavedQ4_0"/> matrices (packed into their 8-row layout), <see cref="GroupedRows"/>
+    /// ones (in groups of 4 rows), and F16, BF16 and F32 ones (copied as they are). A 2048-column F16 row is one 4 KiB
+    /// page: streamed from the map, every row starts on a new page (a TLB miss, and the hardware prefetcher stops
+    /// there); from the store's huge pages it does not (measured, TinyLlama, 1 thread, decode kernel CPU samples: F16
+    /// -25 %). The decode tiles read 4 rows side by side: from the file's layout four streams a row apart, from a
+    /// group one.
     /// </summary>
-    public bool ReadsFromStore => !KeepMapped && (InterleavedQ4_0 || Type is GgmlType.F16 or GgmlType.BF16 or GgmlType.F32);
+    public bool ReadsFromStore => !KeepMapped && (InterleavedQ4_0 || GroupedRows || Type is GgmlType.F16 or GgmlType.BF16 or GgmlType.F32);
 
     /// <summary>
     /// Whether the kernels read the map even where a copy would be faster (<see cref="Inference.LanguageModelOptions.KeepWeightsMapped"/>);
@@ -86,8 +94,8 @@ internal sealed unsafe class WeightMatrix
 
     /// <summary>
     /// Gives this <see cref="ReadsFromStore"/> matrix its place in a model's store (at <paramref name="offset"/>, of
-    /// <see cref="PackedWeightStore.Slot"/> bytes). Without one, an <see cref="InterleavedQ4_0"/> matrix takes a store of
-    /// its own when first packed and other matrices stay in the map.
+    /// <see cref="PackedWeightStore.Slot"/> bytes). Without one, an <see cref="InterleavedQ4_0"/> or <see cref="GroupedRows"/>
+    /// matrix takes a store of its own when first packed and other matrices stay in the map.
     /// </summary>
     public void UsePackedStore(PackedWeightStore store, long offset)
     {
@@ -104,20 +112,22 @@ internal sealed unsafe class WeightMatrix
     }
 
     /// <summary>
-    /// The bytes the kernels read: the memory map, or their copy in the store (<see cref="ReadsFromStore"/>; for
-    /// <see cref="InterleavedQ4_0"/> matrices packed into <see cref="Kernels.Q4_0SequentialTiles"/>' layout), made on
-    /// first use on <paramref name="threads"/> threads. A file's mapped pages are then dropped from the process, so the
-    /// copy replaces them; memory the caller handed to <see cref="GgufFile.FromMemory"/> is left as it is.
+    /// The bytes the kernels read and their <paramref name="layout"/>: the memory map, or their copy in the store
+    /// (<see cref="ReadsFromStore"/>; <see cref="InterleavedQ4_0"/> matrices packed into <see cref="Kernels.Q4_0SequentialTiles"/>'
+    /// layout, <see cref="GroupedRows"/> ones into <see cref="RowGroups"/>), made on first use on <paramref name="threads"/>
+    /// threads. A file's mapped pages are then dropped from the process, so the copy replaces them; memory the caller
+    /// handed to <see cref="GgufFile.FromMemory"/> is left as it is.
     /// </summary>
-    private byte* KernelWeights(int threads, out bool packedQ4_0)
+    private byte* KernelWeights(int threads, out WeightLayout layout)
     {
-        packedQ4_0 = false;
-        if (KeepMapped || (!InterleavedQ4_0 && Volatile.Read(ref _store) is null))
+        bool relaid = InterleavedQ4_0 || GroupedRows;
+        layout = InterleavedQ4_0 ? WeightLayout.SequentialQ4_0 : WeightLayout.Rows;
+        if (KeepMapped || (!relaid && Volatile.Read(ref _store) is null))
         {
             return _data;
         }
 
-        packedQ4_0 = InterleavedQ4_0;
+        layout = InterleavedQ4_0 ? WeightLayout.PackedQ4_0 : GroupedRows ? WeightLayout.RowGroups : WeightLayout.Rows;
         nint packed = Volatile.Read(ref _packed);
         return packed != 0 ? (byte*)packed : Pack(threads);
     }
@@ -134,19 +144,21 @@ internal sealed unsafe class WeightMatrix
                     _storeOffset = 0;
                 }
 
-                // Items of 8 rows (a packed group; copies take the same unit, the last one maybe shorter).
+                // Items of a group's rows (8 packed Q4_0 rows or 4 of a row group; copies take 8, the last one maybe shorter).
+                int groupRows = GroupedRows ? RowGroups.Size : Q4_0SequentialTiles.GroupRows;
                 var body = new PackBody
                 {
                     Source = _data,
                     Target = _store.Pointer + _storeOffset,
-                    GroupBytes = _rowBytes * Q4_0SequentialTiles.GroupRows,
+                    GroupBytes = _rowBytes * groupRows,
                     RowBytes = _rowBytes,
                     Rows = Rows,
                     Blocks = Columns / 32,
                     Interleave = InterleavedQ4_0,
+                    BlockBytes = GroupedRows ? RowGroups.BlockBytes(Type) : 0,
                     File = _file,
                 };
-                int groups = (Rows + Q4_0SequentialTiles.GroupRows - 1) / Q4_0SequentialTiles.GroupRows;
+                int groups = (Rows + groupRows - 1) / groupRows;
                 ComputePool.ForThreads(threads).For(groups, Math.Max(1, (int)((1L << 20) / body.GroupBytes)), ref body);
                 _file.ReleasePages(_data, ByteCount); // the pages that straddled two chunks, which neither could release whole
 
@@ -157,10 +169,11 @@ internal sealed unsafe class WeightMatrix
         }
     }
 
-    /// <summary>Packs (or copies) groups of 8 rows, then drops the mapped pages they came from (file mappings only).</summary>
+    /// <summary>Packs (Q4_0), groups (<see cref="RowGroups"/>) or copies groups of rows, then drops the mapped pages they came from (file mappings only).</summary>
     private struct PackBody : IRangeBody
     {
         public bool Interleave;
+        public int BlockBytes; // of a row group's blocks; 0: not grouped
         public GgufFile File;
         public byte* Source;
         public byte* Target;
@@ -177,6 +190,13 @@ internal sealed unsafe class WeightMatrix
                 for (int g = start; g < end; g++)
                 {
                     Q4_0SequentialTiles.Pack(Source + (g * GroupBytes), RowBytes, Blocks, Target + (g * GroupBytes));
+                }
+            }
+            else if (BlockBytes > 0)
+            {
+                for (int g = start; g < end; g++)
+                {
+                    RowGroups.Pack(Source + (g * GroupBytes), RowBytes, BlockBytes, Target + (g * GroupBytes));
                 }
             }
             else
@@ -312,8 +332,8 @@ internal sealed unsafe class WeightMatrix
             fixed (byte* qp = quantized)
             fixed (float* yp = y)
             {
-                byte* weights = KernelWeights(threads, out bool packed);
-                ParallelMatVec.Run(ComputePool.ForThreads(threads), Type, weights, _rowBytes, cols, Rows, qp, stride, count, yp, Rows, Kernel.Current, InterleavedQ4_0, packedQ4_0: packed);
+                byte* weights = KernelWeights(threads, out var layout);
+                ParallelMatVec.Run(ComputePool.ForThreads(threads), Type, weights, _rowBytes, cols, Rows, qp, stride, count, yp, Rows, Kernel.Current, layout);
             }
 
             return;

@@ -150,7 +150,7 @@ public unsafe class MatVecTests
             fixed (byte* px = prepared)
             fixed (float* py = y)
             {
-                MatVec.Compute(type, w, rowBytes, columns, 0, rows, px, py, width, sequential);
+                MatVec.Compute(type, w, rowBytes, columns, 0, rows, px, py, width, sequential ? WeightLayout.SequentialQ4_0 : WeightLayout.Rows);
             }
 
             for (int r = 0; r < rows; r++)
@@ -191,7 +191,7 @@ public unsafe class MatVecTests
             fixed (byte* px = prepared)
             fixed (float* py = y)
             {
-                MatVec.ComputeBatch(type, w, rowBytes, columns, rowStart, rowEnd, px, xBytes, batch, py, rows, width, sequential);
+                MatVec.ComputeBatch(type, w, rowBytes, columns, rowStart, rowEnd, px, xBytes, batch, py, rows, width, sequential ? WeightLayout.SequentialQ4_0 : WeightLayout.Rows);
             }
 
             for (int t = 0; t < batch; t++)

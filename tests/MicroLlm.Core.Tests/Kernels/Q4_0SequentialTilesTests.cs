@@ -81,7 +81,7 @@ public unsafe class Q4_0SequentialTilesTests
                     fixed (byte* px = prepared)
                     fixed (float* py = y)
                     {
-                        MatVec.ComputeBatch(type, w, rowBytes, columns, rowStart, rowEnd, px, xBytes, batch, py, rows, width, sequentialQ4_0: true, packedQ4_0: true);
+                        MatVec.ComputeBatch(type, w, rowBytes, columns, rowStart, rowEnd, px, xBytes, batch, py, rows, width, WeightLayout.PackedQ4_0);
                     }
 
                     Check(y, expected, rows, batch, rowStart, rowEnd, $"{width} columns {columns} batch {batch} rows {rowStart}..{rowEnd}");
@@ -93,7 +93,7 @@ public unsafe class Q4_0SequentialTilesTests
                 fixed (byte* px = prepared)
                 fixed (float* py = parallel)
                 {
-                    ParallelMatVec.Run(pool, type, w, rowBytes, columns, rows, px, xBytes, batch, py, rows, width, sequentialQ4_0: true, packedQ4_0: true);
+                    ParallelMatVec.Run(pool, type, w, rowBytes, columns, rows, px, xBytes, batch, py, rows, width, WeightLayout.PackedQ4_0);
                 }
 
                 Check(parallel, expected, rows, batch, 0, rows, $"{width} columns {columns} batch {batch}, 2 threads");
@@ -138,7 +138,7 @@ public unsafe class Q4_0SequentialTilesTests
             fixed (byte* px = x)
             fixed (float* py = y)
             {
-                MatVec.ComputeBatch(GgmlType.Q4_0, w, 36, 64, 3, 16, px, x.Length, 1, py, 16, KernelWidth.Vector256, sequentialQ4_0: true, packedQ4_0: true);
+                MatVec.ComputeBatch(GgmlType.Q4_0, w, 36, 64, 3, 16, px, x.Length, 1, py, 16, KernelWidth.Vector256, WeightLayout.PackedQ4_0);
             }
         });
         Assert.That(e!.Message, Does.Contain("groups of 8 rows"));

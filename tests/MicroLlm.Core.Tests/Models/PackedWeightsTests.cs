@@ -5,7 +5,8 @@ using MicroLlm.Models;
 namespace MicroLlm.Core.Tests.Models;
 
 /// <summary>
-/// Matrices that the kernels read from a copy (Q4_0 packed in groups of 8 rows, F16 as it is; made on first use): the copy never
+/// Matrices that the kernels read from a copy (Q4_0 packed in groups of 8 rows, Q4_K/Q5_K/Q6_K/Q8_0 in groups of 4, F16 as
+/// it is; made on first use): the copy never
 /// writes to its source, whether that is a read-only file mapping (whose pages are dropped after packing and read again
 /// from the file when touched) or memory the caller handed to <see cref="GgufFile.FromMemory"/> (left alone), and the
 /// model computes the same logits from a file, from memory, and with every weight kept in the map.
@@ -16,6 +17,9 @@ public class PackedWeightsTests
 
     [TestCase(SyntheticModelFileType.Q4_0)]
     [TestCase(SyntheticModelFileType.F16)]
+    [TestCase(SyntheticModelFileType.Q4_K_M)]
+    [TestCase(SyntheticModelFileType.Q5_K_M)]
+    [TestCase(SyntheticModelFileType.Q8_0)]
     public void PackingLeavesTheCallersMemoryAndTheMappedFileAsTheyWere(SyntheticModelFileType fileType)
     {
         byte[] bytes = SyntheticModelTests.Write(new SyntheticModelOptions(SyntheticModelShape.Presets["tiny-llama"]) { FileType = fileType, Seed = 5 });
