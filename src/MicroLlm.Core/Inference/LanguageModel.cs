@@ -141,7 +141,8 @@ public sealed class LanguageModel : IDisposable
     /// <returns>The loaded model; dispose it to unmap the file.</returns>
     /// <remarks>
     /// Loading maps the file and reads only its metadata and small vectors, so it takes milliseconds. Each matrix is read
-    /// on first use: the Q4_0 matrices the kernels read packed in groups of 8 rows, and the F16, BF16 and F32 ones, are
+    /// on first use: the Q4_0 matrices the kernels read packed in groups of 8 rows, the Q4_K, Q5_K, Q6_K and Q8_0 ones in
+    /// groups of 4, and the F16, BF16 and F32 ones, are
     /// then copied once into the model's own memory (huge pages where Linux offers them) and their mapped pages released,
     /// so the first evaluation of such a model takes longer: measured on the project's build machine (a 2-core virtual
     /// machine), 0.5-0.7 s per GiB of such weights when the memory had recently been used, up to 5 s per GiB when the
@@ -271,7 +272,8 @@ public sealed class LanguageModelOptions
 
     /// <summary>
     /// Whether every weight stays in the file mapping. By default (false) the matrices that the kernels read faster from
-    /// memory of their own (Q4_0 packed in groups of 8 rows; F16, BF16 and F32) are copied there on their first use and
+    /// memory of their own (Q4_0 packed in groups of 8 rows; Q4_K, Q5_K, Q6_K and Q8_0 in groups of 4; F16, BF16 and F32
+    /// as they are) are copied there on their first use and
     /// their mapped pages released, so the resident size stays that of the weights (see <see cref="LanguageModel.Load"/>).
     /// Set it when the mapping itself matters more than speed: several processes sharing one file's pages, or a model
     /// that must stay evictable under memory pressure. Those formats are then slower, with the same results to the bit:

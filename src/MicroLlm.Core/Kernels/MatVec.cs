@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -308,6 +309,41 @@ internal static unsafe class MatVec
         GgmlType.F32 => FloatDot.F32((float*)row, (float*)x, columns, width),
         _ => throw new NotSupportedException($"No kernel for {weightType} weights."),
     };
+
+    /// <summary>
+    /// How many tiles of <paramref name="tileBytes"/> ahead the decode tiles fetch: the first tile at least 8 KiB on, so
+    /// that a fetch is issued about a memory latency before its bytes are used even for short rows (a tile of four
+    /// 2048-column Q4_K rows is 4.5 KiB, read in about 170 ns by one core). TinyLlama Q4_K_M decode, 1 thread: one
+    /// tile ahead 41.5-43.3 tok/s, two 42.9-44.9, three 42.2-44.7.
+    /// </summary>
+    internal static long PrefetchDistance(long tileBytes) => Math.Max(1, (8192 + tileBytes - 1) / tileBytes) * tileBytes;
+
+    /// <summary>
+    /// Fetches the cache lines from <paramref name="p"/> to <paramref name="p"/> + <paramref name="bytes"/> (at most 1024)
+    /// into L1, written out line by line: with a constant byte count the JIT keeps only the prefetches, where a loop
+    /// (which it does not unroll) costs four more instructions per line (measured: Q6_K decode tiles, 14 lines per step).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void PrefetchLines(byte* p, int bytes)
+    {
+        Debug.Assert(bytes <= 1024, "at most 16 lines");
+        Sse.Prefetch0(p);
+        if (bytes > 64) { Sse.Prefetch0(p + 64); }
+        if (bytes > 128) { Sse.Prefetch0(p + 128); }
+        if (bytes > 192) { Sse.Prefetch0(p + 192); }
+        if (bytes > 256) { Sse.Prefetch0(p + 256); }
+        if (bytes > 320) { Sse.Prefetch0(p + 320); }
+        if (bytes > 384) { Sse.Prefetch0(p + 384); }
+        if (bytes > 448) { Sse.Prefetch0(p + 448); }
+        if (bytes > 512) { Sse.Prefetch0(p + 512); }
+        if (bytes > 576) { Sse.Prefetch0(p + 576); }
+        if (bytes > 640) { Sse.Prefetch0(p + 640); }
+        if (bytes > 704) { Sse.Prefetch0(p + 704); }
+        if (bytes > 768) { Sse.Prefetch0(p + 768); }
+        if (bytes > 832) { Sse.Prefetch0(p + 832); }
+        if (bytes > 896) { Sse.Prefetch0(p + 896); }
+        if (bytes > 960) { Sse.Prefetch0(p + 960); }
+    }
 
     /// <summary>Σ of the eight 32-bit lanes as float.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -51,10 +51,11 @@ internal static unsafe class Q4_KTiles
         byte* px = ThreadScratch.Bytes(ref t_prepared, bytes, 64 * PreparedBytes);
         Prepare(x, blocks, px);
         var (rowStride, blockStride) = RowGroups.Strides(grouped, rowBytes, fifthBits ? Q5_KDot.WBytes : Q4_KDot.WBytes);
+        long ahead = MatVec.PrefetchDistance(TileRows * rowBytes);
         for (int r = rowStart; r < tiledEnd; r += TileRows)
         {
-            // A tile's rows start at the same place in either layout; the next tile's bytes follow them.
-            byte* w = weights + (r * rowBytes), next = w + (TileRows * rowBytes);
+            // A tile's rows start at the same place in either layout; the tiles ahead follow them.
+            byte* w = weights + (r * rowBytes), next = w + ahead;
             if (fifthBits)
             {
                 Tile<FifthBits>(w, rowStride, blockStride, next, blocks, x, px, y + r);
@@ -94,7 +95,7 @@ internal static unsafe class Q4_KTiles
 
     /// <summary>
     /// Rows r..r+3 (from <paramref name="w"/>, <paramref name="rowStride"/> apart, their blocks <paramref name="blockStride"/>
-    /// apart) against one vector, while the next tile's contiguous bytes (at <paramref name="next"/>) are fetched; stores 4 outputs.
+    /// apart) against one vector, while a tile ahead (its contiguous bytes at <paramref name="next"/>) is fetched; stores 4 outputs.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile<TCodes>(byte* w, long rowStride, long blockStride, byte* next, int blocks, byte* x, byte* px, float* y)
@@ -126,16 +127,13 @@ internal static unsafe class Q4_KTiles
         Vector512<float> acc01 = default, acc23 = default, accMin = default;
         long rb = rowStride;
 
-        // Four rows read side by side from the file's layout are four slow streams; the next tile's bytes (contiguous)
-        // are fetched in order, 4 · 144 (176) bytes of them per super-block step.
+        // Four rows read side by side from the file's layout are four slow streams; a tile ahead (contiguous) is fetched
+        // in order, 4 · 144 (176) bytes of it per super-block step.
         for (int b = 0; b < blocks; b++)
         {
             byte* w0 = w + (b * blockStride);
             byte* nb = next + (b * TileRows * TCodes.BlockBytes);
-            for (int line = 0; line < TileRows * TCodes.BlockBytes; line += 64)
-            {
-                Sse.Prefetch0(nb + line);
-            }
+            MatVec.PrefetchLines(nb, TileRows * TCodes.BlockBytes);
 
             // Headers: [d | dmin, u0, u1, u2] per 128-bit lane, rows 0-3; unpacked to [scales 0-7, minimums 0-7] as
             // Q4_KDot.Unpack does per row: lanes [u0, u2, u1, u2 >> 4] & [3F, 0F, 3F, 0F] | [-, u0 >> 2, -, u1 >> 2] & 30.

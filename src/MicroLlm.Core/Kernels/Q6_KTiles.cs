@@ -56,11 +56,12 @@ internal static unsafe class Q6_KTiles
         }
 
         var (rowStride, blockStride) = RowGroups.Strides(grouped, rowBytes, WBytes);
+        long ahead = MatVec.PrefetchDistance(TileRows * rowBytes);
         for (int r = rowStart; r < tiledEnd; r += TileRows)
         {
-            // A tile's rows start at the same place in either layout; the next tile's bytes follow them.
+            // A tile's rows start at the same place in either layout; the tiles ahead follow them.
             byte* w = weights + (r * rowBytes);
-            Tile(w, rowStride, blockStride, w + (TileRows * rowBytes), blocks, x, px, y + r);
+            Tile(w, rowStride, blockStride, w + ahead, blocks, x, px, y + r);
         }
 
         for (int r = tiledEnd; r < rowEnd; r++)
@@ -71,7 +72,7 @@ internal static unsafe class Q6_KTiles
 
     /// <summary>
     /// Rows r..r+3 (from <paramref name="w"/>, <paramref name="rowStride"/> apart, their blocks <paramref name="blockStride"/>
-    /// apart) against one vector, while the next tile's contiguous bytes (at <paramref name="next"/>) are fetched; stores 4 outputs.
+    /// apart) against one vector, while a tile ahead (its contiguous bytes at <paramref name="next"/>) is fetched; stores 4 outputs.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile(byte* w, long rowStride, long blockStride, byte* next, int blocks, byte* x, byte* px, float* y)
@@ -95,15 +96,12 @@ internal static unsafe class Q6_KTiles
         Vector512<float> acc01 = default, acc23 = default;
         long rb = rowStride;
 
-        // The next tile's bytes (contiguous) fetched in order, 4 · 210 = 840 bytes of them per super-block step.
+        // A tile ahead (contiguous) fetched in order, 4 · 210 = 840 bytes of it per super-block step.
         for (int b = 0; b < blocks; b++)
         {
             byte* w0 = w + (b * blockStride);
             byte* nb = next + (b * TileRows * WBytes);
-            for (int line = 0; line < TileRows * WBytes; line += 64)
-            {
-                Sse.Prefetch0(nb + line);
-            }
+            MatVec.PrefetchLines(nb, TileRows * WBytes);
 
             var signed = Vector512.Create(
                 Vector256.Create(Vector128.Load(w0 + 192), Vector128.Load(w0 + rb + 192)),
