@@ -30,6 +30,7 @@ public unsafe class KernelBenchmarks
     private int _rows;
     private GgmlType _activationType;
     private ComputePool _pool = null!;
+    private WeightLayout _layout;
 
     /// <summary>The weight format.</summary>
     [Params(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.F16, GgmlType.BF16, GgmlType.F32)]
@@ -43,12 +44,26 @@ public unsafe class KernelBenchmarks
     [Params(1, 2)]
     public int Threads { get; set; }
 
+    /// <summary>
+    /// Where the rows lie: "Store" (as a model's store holds them: Q4_0 packed in groups of 8 rows, Q4_K/Q5_K/Q6_K/Q8_0
+    /// in row groups of 4, floats as they are) or "File" (the file's layout, as with <c>KeepWeightsMapped</c>).
+    /// </summary>
+    [Params("Store", "File")]
+    public string Layout { get; set; } = "Store";
+
+    /// <summary>
+    /// The half scales of the quantized formats: "Normal" (0.1) or "Subnormal" (about 6e-6, as in matrices of small
+    /// weights, where a conversion through subnormal floats takes microcode assists).
+    /// </summary>
+    [Params("Normal", "Subnormal")]
+    public string Scales { get; set; } = "Normal";
+
     internal static long RowBytes(GgmlType type) => GgmlTypeInfo.Get(type).ByteCount(Columns);
 
     internal static int RowsFor(GgmlType type) => (int)(TargetBytes / RowBytes(type));
 
-    /// <summary>Random codes with finite half scales wherever the format keeps them (F16: finite values).</summary>
-    internal static void FillWeights(GgmlType type, byte* weights, long bytes, Random rng)
+    /// <summary>Random codes with finite half scales (<paramref name="scale"/>, 0.1 by default) wherever the format keeps them (F16: finite values).</summary>
+    internal static void FillWeights(GgmlType type, byte* weights, long bytes, Random rng, ushort scale = 0x2E66)
     {
         rng.NextBytes(new Span<byte>(weights, (int)bytes));
         var info = GgmlTypeInfo.Get(type);
@@ -59,7 +74,7 @@ public unsafe class KernelBenchmarks
             {
                 foreach (int f in fields)
                 {
-                    *(ushort*)(weights + (b * info.BlockBytes) + f) = 0x2E66; // 0.1
+                    *(ushort*)(weights + (b * info.BlockBytes) + f) = scale;
                 }
             }
         }
@@ -86,7 +101,31 @@ public unsafe class KernelBenchmarks
         long bytes = _rowBytes * _rows;
         _weights = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
         var rng = new Random(1);
-        FillWeights(Type, _weights, bytes, rng);
+        FillWeights(Type, _weights, bytes, rng, Scales == "Subnormal" ? (ushort)0x0066 : (ushort)0x2E66);
+        _layout = WeightLayout.Rows;
+        if (Layout == "Store" && (Type == GgmlType.Q4_0 || RowGroups.Supports(Type)))
+        {
+            // The store's relayout, group by group, into a second buffer (a model copies from the map the same way).
+            int groupRows = Type == GgmlType.Q4_0 ? Q4_0SequentialTiles.GroupRows : RowGroups.Size;
+            _rows = _rows / groupRows * groupRows;
+            byte* store = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+            for (long g = 0; g < _rows / groupRows; g++)
+            {
+                long at = g * groupRows * _rowBytes;
+                if (Type == GgmlType.Q4_0)
+                {
+                    Q4_0SequentialTiles.Pack(_weights + at, _rowBytes, Columns / 32, store + at);
+                }
+                else
+                {
+                    RowGroups.Pack(_weights + at, _rowBytes, RowGroups.BlockBytes(Type), store + at);
+                }
+            }
+
+            NativeMemory.AlignedFree(_weights);
+            _weights = store;
+            _layout = Type == GgmlType.Q4_0 ? WeightLayout.PackedQ4_0 : WeightLayout.RowGroups;
+        }
 
         _activationType = ActivationQuantizer.ActivationTypeFor(Type);
         var x = new float[Columns];
@@ -116,7 +155,7 @@ public unsafe class KernelBenchmarks
     /// <summary>y = W x over the whole matrix.</summary>
     [Benchmark]
     public void MatVec() =>
-        ParallelMatVec.Run(_pool, Type, _weights, _rowBytes, Columns, _rows, _x, 0, 1, _y, 0, KernelWidth);
+        ParallelMatVec.Run(_pool, Type, _weights, _rowBytes, Columns, _rows, _x, 0, 1, _y, 0, KernelWidth, _layout);
 
     /// <summary>Columns of the GB/s and GFLOP/s figures, from the mean time and the matrix size.</summary>
     private sealed class Config : ManualConfig
