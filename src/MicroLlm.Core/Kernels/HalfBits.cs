@@ -31,10 +31,12 @@ internal static class HalfBits
     private const uint Offset = 0x38800000;
 
     /// <summary>
-    /// The float equal to the finite half <paramref name="bits"/>: its bits placed as a float, multiplied by 2^112 (a
-    /// subnormal float on the way for a subnormal half). Measured fastest even where most scales are subnormal halves,
-    /// as in the random-weight Q8_0 file: TinyLlama Q8_0 decode, one thread, 29.3-30.4 tok/s this way, 20.6-21.0 with
-    /// the vector forms' integer steps, 5.9-15.9 with a branch to them for zero and subnormal halves.
+    /// The float equal to the finite half <paramref name="bits"/>: its bits placed as a float, multiplied by 2^112, a
+    /// subnormal float on the way for a subnormal half, which costs an assist (a Q8_0 decode loop converting its scales
+    /// this way ran at 13.5 GB/s with every scale subnormal, 34 with normal ones; <see cref="Q8_0Dot.Rows512"/> now
+    /// converts them in a vector). Scalar alternatives measured slower in that loop with the random-weight file's
+    /// scales: TinyLlama Q8_0 decode, one thread, 29.3-30.4 tok/s this way, 20.6-21.0 with the vector forms' integer
+    /// steps in scalar code, 5.9-15.9 with a branch to them. Callers on a hot path use the vector forms.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float ToSingle(ushort bits)
