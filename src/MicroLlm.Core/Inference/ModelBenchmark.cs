@@ -10,6 +10,12 @@ public sealed class ModelBenchmarkOptions
     /// <summary>Tokens evaluated as one prompt (prefill). Default 128; 0 to skip.</summary>
     public int PromptTokens { get; set; } = 128;
 
+    /// <summary>
+    /// Timed prefills of the prompt, each from an empty cache, after one untimed one (as llama-bench repeats its
+    /// prompt after a warm-up run); the prefill speed is their mean. Default 3.
+    /// </summary>
+    public int PromptRepetitions { get; set; } = 3;
+
     /// <summary>Tokens generated one at a time (decode). Default 64; 0 to skip.</summary>
     public int GenerationTokens { get; set; } = 64;
 
@@ -28,7 +34,7 @@ public sealed class ModelBenchmarkOptions
 }
 
 /// <summary>The figures of one <see cref="ModelBenchmark.Run"/>.</summary>
-/// <param name="PromptTokensPerSecond">Prefill speed.</param>
+/// <param name="PromptTokensPerSecond">Prefill speed: the mean over <see cref="ModelBenchmarkOptions.PromptRepetitions"/> prefills.</param>
 /// <param name="GenerationTokensPerSecond">Decode speed, one token at a time.</param>
 /// <param name="BandwidthGBps">
 /// Measured read bandwidth of this machine with the model's thread count (10^9 bytes/s): the median of the probe passes
@@ -85,17 +91,23 @@ public static class ModelBenchmark
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThan(options.DecodeRounds, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.PromptRepetitions, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.BandwidthProbeBytes, 1L << 20, nameof(options));
         double pp = 0, tg = 0;
         using var session = model.CreateSession(new SessionOptions { ContextLength = context });
         if (options.PromptTokens > 0)
         {
+            // One untimed prefill of the same prompt first (JIT, the first copy of the weights, the session's buffers for
+            // a batch of this size), as llama-bench's warm-up run; then the mean speed of the timed ones.
             int[] prompt = [.. Enumerable.Range(0, options.PromptTokens).Select(_ => random.Next(vocab))];
-            session.Evaluate(prompt.AsSpan(0, Math.Min(4, prompt.Length)), cancellationToken); // warm up (JIT, first page faults)
-            session.Reset();
-            var clock = Stopwatch.StartNew();
             session.Evaluate(prompt, cancellationToken);
-            pp = prompt.Length / clock.Elapsed.TotalSeconds;
+            for (int i = 0; i < options.PromptRepetitions; i++)
+            {
+                session.Reset();
+                var clock = Stopwatch.StartNew();
+                session.Evaluate(prompt, cancellationToken);
+                pp += prompt.Length / clock.Elapsed.TotalSeconds / options.PromptRepetitions;
+            }
         }
 
         long peakBeforeProbe = PeakWorkingSet();

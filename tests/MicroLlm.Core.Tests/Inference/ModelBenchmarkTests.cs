@@ -35,12 +35,13 @@ public class ModelBenchmarkTests
         Assert.That(r.BandwidthGBps, Is.GreaterThan(0));
     }
 
-    [TestCase(0, 1L << 20)]
-    [TestCase(4, 1L << 10)]
-    public void BadOptionsAreRefusedWithTheirName(int rounds, long probeBytes)
+    [TestCase(0, 1L << 20, 1)]
+    [TestCase(4, 1L << 10, 1)]
+    [TestCase(4, 1L << 20, 0)]
+    public void BadOptionsAreRefusedWithTheirName(int rounds, long probeBytes, int repetitions)
     {
         using var model = LanguageModel.Load(Conformance.RequireFile("models", "tiny-llama-q4_0.gguf"), new LanguageModelOptions { ThreadCount = 1 });
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => ModelBenchmark.Run(model, new ModelBenchmarkOptions { PromptTokens = 1, GenerationTokens = 1, DecodeRounds = rounds, BandwidthProbeBytes = probeBytes }));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => ModelBenchmark.Run(model, new ModelBenchmarkOptions { PromptTokens = 1, GenerationTokens = 1, DecodeRounds = rounds, BandwidthProbeBytes = probeBytes, PromptRepetitions = repetitions }));
         Assert.That(e!.ParamName, Is.EqualTo("options"));
     }
 }
