@@ -139,4 +139,64 @@ internal static class KernelTestData
         32 => [32, 64, 96, 160, 224, 4096],
         _ => [256, 512, 768, 2816],
     };
+
+    /// <summary>
+    /// <paramref name="batch"/> random activation vectors (seeds <paramref name="seed"/> + t) prepared for the kernels at
+    /// <paramref name="width"/> and, as the reference's CPU path quantizes them, for <c>ReferenceDot</c>; each vector
+    /// <c>XBytes</c> (<c>ReferenceBytes</c>) apart.
+    /// </summary>
+    public static (byte[] Prepared, int XBytes, byte[] Reference, int ReferenceBytes) ActivationBatch(GgmlType activationType, int columns, int batch, int seed, KernelWidth width)
+    {
+        int xBytes = ActivationQuantizer.ByteCount(activationType, columns);
+        int referenceBytes = MicroLlm.Numerics.ReferenceDot.ActivationBytes(activationType, columns);
+        var prepared = new byte[xBytes * batch];
+        var reference = new byte[referenceBytes * batch];
+        for (int t = 0; t < batch; t++)
+        {
+            float[] activations = Activations(columns, seed: seed + t);
+            ActivationQuantizer.Quantize(activationType, activations, prepared.AsSpan(t * xBytes, xBytes), width);
+            MicroLlm.Numerics.ReferenceDot.QuantizeActivations(activationType, activations, reference.AsSpan(t * referenceBytes, referenceBytes));
+        }
+
+        return (prepared, xBytes, reference, referenceBytes);
+    }
+
+    /// <summary><c>ReferenceDot.Dot</c> of every row with every prepared vector: <c>[t * rows + r]</c>.</summary>
+    public static float[] ReferenceOutputs(GgmlType type, byte[] weights, int rows, int columns, byte[] reference, int referenceBytes, int batch, bool interleavedQ4_0 = false)
+    {
+        long rowBytes = GgmlTypeInfo.Get(type).ByteCount(columns);
+        var expected = new float[batch * rows];
+        for (int t = 0; t < batch; t++)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                expected[(t * rows) + r] = MicroLlm.Numerics.ReferenceDot.Dot(type, weights.AsSpan((int)(r * rowBytes), (int)rowBytes), reference.AsSpan(t * referenceBytes, referenceBytes), columns, interleavedQ4_0);
+            }
+        }
+
+        return expected;
+    }
+
+    /// <summary>
+    /// Outputs <c>y[t * rows + r]</c> of a row range against the reference's, bit for bit; rows outside the range must
+    /// still hold the NaN they were filled with.
+    /// </summary>
+    public static void CheckBits(float[] y, float[] expected, int rows, int batch, int rowStart, int rowEnd, string what)
+    {
+        for (int t = 0; t < batch; t++)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                float got = y[(t * rows) + r];
+                if (r < rowStart || r >= rowEnd)
+                {
+                    Assert.That(float.IsNaN(got), $"{what}: row {r} outside the range was written");
+                    continue;
+                }
+
+                float want = expected[(t * rows) + r];
+                Assert.That(BitConverter.SingleToUInt32Bits(got), Is.EqualTo(BitConverter.SingleToUInt32Bits(want)), $"{what}: vector {t} row {r}: {got} vs reference {want}");
+            }
+        }
+    }
 }

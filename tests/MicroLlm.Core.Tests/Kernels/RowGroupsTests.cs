@@ -1,4 +1,3 @@
-using ReferenceDot = MicroLlm.Numerics.ReferenceDot;
 using MicroLlm.Gguf;
 using MicroLlm.Kernels;
 using static MicroLlm.Core.Tests.Kernels.KernelTestData;
@@ -33,25 +32,8 @@ public unsafe class RowGroupsTests
             long rowBytes = GgmlTypeInfo.Get(type).ByteCount(columns);
             byte[] grouped = Grouped(type, weights, rows, columns);
             const int maxBatch = 9;
-            int xBytes = ActivationQuantizer.ByteCount(activationType, columns);
-            int referenceBytes = ReferenceDot.ActivationBytes(activationType, columns);
-            var prepared = new byte[xBytes * maxBatch];
-            var referencePrepared = new byte[referenceBytes * maxBatch];
-            for (int t = 0; t < maxBatch; t++)
-            {
-                float[] activations = Activations(columns, seed: (5 * columns) + t);
-                ActivationQuantizer.Quantize(activationType, activations, prepared.AsSpan(t * xBytes, xBytes), width);
-                ReferenceDot.QuantizeActivations(activationType, activations, referencePrepared.AsSpan(t * referenceBytes, referenceBytes));
-            }
-
-            var expected = new float[maxBatch * rows];
-            for (int t = 0; t < maxBatch; t++)
-            {
-                for (int r = 0; r < rows; r++)
-                {
-                    expected[(t * rows) + r] = ReferenceDot.Dot(type, weights.AsSpan((int)(r * rowBytes), (int)rowBytes), referencePrepared.AsSpan(t * referenceBytes, referenceBytes), columns);
-                }
-            }
+            var (prepared, xBytes, referencePrepared, referenceBytes) = ActivationBatch(activationType, columns, maxBatch, seed: 5 * columns, width);
+            float[] expected = ReferenceOutputs(type, weights, rows, columns, referencePrepared, referenceBytes, maxBatch);
 
             foreach (int batch in new[] { 1, 2, 3, 4, 5, 9 })
             {
@@ -65,7 +47,7 @@ public unsafe class RowGroupsTests
                         MatVec.ComputeBatch(type, w, rowBytes, columns, rowStart, rowEnd, px, xBytes, batch, py, rows, width, WeightLayout.RowGroups);
                     }
 
-                    Check(y, expected, rows, batch, rowStart, rowEnd, $"{type} {width} columns {columns} batch {batch} rows {rowStart}..{rowEnd}");
+                    CheckBits(y, expected, rows, batch, rowStart, rowEnd, $"{type} {width} columns {columns} batch {batch} rows {rowStart}..{rowEnd}");
                 }
 
                 var parallel = Enumerable.Repeat(float.NaN, batch * rows).ToArray();
@@ -77,7 +59,7 @@ public unsafe class RowGroupsTests
                     ParallelMatVec.Run(pool, type, w, rowBytes, columns, rows, px, xBytes, batch, py, rows, width, WeightLayout.RowGroups);
                 }
 
-                Check(parallel, expected, rows, batch, 0, rows, $"{type} {width} columns {columns} batch {batch}, 2 threads");
+                CheckBits(parallel, expected, rows, batch, 0, rows, $"{type} {width} columns {columns} batch {batch}, 2 threads");
             }
 
             // One vector through Compute, the decode entry.
@@ -89,7 +71,7 @@ public unsafe class RowGroupsTests
                 MatVec.Compute(type, w, rowBytes, columns, 4, 20, px, py, width, WeightLayout.RowGroups);
             }
 
-            Check(single, expected, rows, 1, 4, 20, $"{type} {width} columns {columns} Compute rows 4..20");
+            CheckBits(single, expected, rows, 1, 4, 20, $"{type} {width} columns {columns} Compute rows 4..20");
         }
     }
 
@@ -157,24 +139,5 @@ public unsafe class RowGroupsTests
         }
 
         return grouped;
-    }
-
-    private static void Check(float[] y, float[] expected, int rows, int batch, int rowStart, int rowEnd, string what)
-    {
-        for (int t = 0; t < batch; t++)
-        {
-            for (int r = 0; r < rows; r++)
-            {
-                float got = y[(t * rows) + r];
-                if (r < rowStart || r >= rowEnd)
-                {
-                    Assert.That(float.IsNaN(got), $"{what}: row {r} outside the range was written");
-                    continue;
-                }
-
-                float want = expected[(t * rows) + r];
-                Assert.That(BitConverter.SingleToUInt32Bits(got), Is.EqualTo(BitConverter.SingleToUInt32Bits(want)), $"{what}: vector {t} row {r}: {got} vs reference {want}");
-            }
-        }
     }
 }

@@ -1,4 +1,3 @@
-using ReferenceDot = MicroLlm.Numerics.ReferenceDot;
 using MicroLlm.Gguf;
 using MicroLlm.Kernels;
 using static MicroLlm.Core.Tests.Kernels.KernelTestData;
@@ -41,25 +40,8 @@ public unsafe class TiledPrefillTests
             byte[] weights = Weights(type, rows, columns, seed: columns + 5);
             long rowBytes = GgmlTypeInfo.Get(type).ByteCount(columns);
             const int maxBatch = 17;
-            int xBytes = ActivationQuantizer.ByteCount(activationType, columns);
-            int referenceBytes = ReferenceDot.ActivationBytes(activationType, columns);
-            var prepared = new byte[xBytes * maxBatch];
-            var referencePrepared = new byte[referenceBytes * maxBatch];
-            for (int t = 0; t < maxBatch; t++)
-            {
-                float[] activations = Activations(columns, seed: (7 * columns) + t);
-                ActivationQuantizer.Quantize(activationType, activations, prepared.AsSpan(t * xBytes, xBytes), width);
-                ReferenceDot.QuantizeActivations(activationType, activations, referencePrepared.AsSpan(t * referenceBytes, referenceBytes));
-            }
-
-            var expected = new float[maxBatch * rows];
-            for (int t = 0; t < maxBatch; t++)
-            {
-                for (int r = 0; r < rows; r++)
-                {
-                    expected[(t * rows) + r] = ReferenceDot.Dot(type, weights.AsSpan((int)(r * rowBytes), (int)rowBytes), referencePrepared.AsSpan(t * referenceBytes, referenceBytes), columns);
-                }
-            }
+            var (prepared, xBytes, referencePrepared, referenceBytes) = ActivationBatch(activationType, columns, maxBatch, seed: 7 * columns, width);
+            float[] expected = ReferenceOutputs(type, weights, rows, columns, referencePrepared, referenceBytes, maxBatch);
 
             foreach (int batch in new[] { 1, 2, 3, 4, 5, 8, 13, 17 })
             {
@@ -73,7 +55,7 @@ public unsafe class TiledPrefillTests
                         MatVec.ComputeBatch(type, w, rowBytes, columns, rowStart, rowEnd, px, xBytes, batch, py, rows, width);
                     }
 
-                    Check(y, expected, rows, batch, rowStart, rowEnd, $"{type} {width} columns {columns} batch {batch} rows {rowStart}..{rowEnd}");
+                    CheckBits(y, expected, rows, batch, rowStart, rowEnd, $"{type} {width} columns {columns} batch {batch} rows {rowStart}..{rowEnd}");
                 }
 
                 var parallel = Enumerable.Repeat(float.NaN, batch * rows).ToArray();
@@ -85,7 +67,7 @@ public unsafe class TiledPrefillTests
                     ParallelMatVec.Run(pool, type, w, rowBytes, columns, rows, px, xBytes, batch, py, rows, width);
                 }
 
-                Check(parallel, expected, rows, batch, 0, rows, $"{type} {width} columns {columns} batch {batch}, 2 threads");
+                CheckBits(parallel, expected, rows, batch, 0, rows, $"{type} {width} columns {columns} batch {batch}, 2 threads");
             }
         }
     }
@@ -113,25 +95,6 @@ public unsafe class TiledPrefillTests
                 {
                     Assert.That(BitConverter.SingleToUInt32Bits(fast[l]), Is.EqualTo(BitConverter.SingleToUInt32Bits(HalfBits.ToSingle((ushort)(i + l)))), $"half 0x{i + l:X4}");
                 }
-            }
-        }
-    }
-
-    private static void Check(float[] y, float[] expected, int rows, int batch, int rowStart, int rowEnd, string what)
-    {
-        for (int t = 0; t < batch; t++)
-        {
-            for (int r = 0; r < rows; r++)
-            {
-                float got = y[(t * rows) + r];
-                if (r < rowStart || r >= rowEnd)
-                {
-                    Assert.That(float.IsNaN(got), $"{what}: row {r} outside the range was written");
-                    continue;
-                }
-
-                float want = expected[(t * rows) + r];
-                Assert.That(BitConverter.SingleToUInt32Bits(got), Is.EqualTo(BitConverter.SingleToUInt32Bits(want)), $"{what}: vector {t} row {r}: {got} vs reference {want}");
             }
         }
     }
