@@ -188,11 +188,9 @@ internal sealed class TransformerState
             }
             else
             {
-                layer.Query!.MatMul(xb, n, q, _scratch, _model.ThreadCount);
+                WeightMatrix.MatMulShared(xb, n, _scratch, _model.ThreadCount, layer.Query!, q, layer.Key!, k, layer.Value!, v);
                 AddBias(q, layer.QueryBias, n);
-                layer.Key!.MatMul(xb, n, k, _scratch, _model.ThreadCount);
                 AddBias(k, layer.KeyBias, n);
-                layer.Value!.MatMul(xb, n, v, _scratch, _model.ThreadCount);
                 AddBias(v, layer.ValueBias, n);
             }
 
@@ -226,8 +224,7 @@ internal sealed class TransformerState
             if (layer.Gate is { } gateWeight)
             {
                 var up = _up.AsSpan(0, n * ffn);
-                gateWeight.MatMul(xb, n, gate, _scratch, _model.ThreadCount);
-                layer.Up.MatMul(xb, n, up, _scratch, _model.ThreadCount);
+                WeightMatrix.MatMulShared(xb, n, _scratch, _model.ThreadCount, gateWeight, gate, layer.Up, up);
                 Activate(gate, up);
             }
             else

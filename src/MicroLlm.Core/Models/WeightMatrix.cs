@@ -260,6 +260,74 @@ internal sealed unsafe class WeightMatrix
     }
 
     /// <summary>
+    /// <see cref="MatMul"/> of two or three matrices that read the same input <paramref name="x"/> (a layer's query, key
+    /// and value, or its gate and up) in one pool call (<see cref="ParallelMatVec.RunShared"/>), the input quantized
+    /// once, where their kernels take the same activations (quantized formats of one activation type, a SIMD width);
+    /// otherwise one <see cref="MatMul"/> each. Every output has the bits <see cref="MatMul"/> gives it.
+    /// </summary>
+    public static void MatMulShared(
+        ReadOnlySpan<float> x, int count, MatMulScratch scratch, int threads,
+        WeightMatrix a, Span<float> ya, WeightMatrix b, Span<float> yb, WeightMatrix? c = null, Span<float> yc = default)
+    {
+        if (!CanShare(a, b) || (c is not null && !CanShare(a, c)))
+        {
+            a.MatMul(x, count, ya, scratch, threads);
+            b.MatMul(x, count, yb, scratch, threads);
+            c?.MatMul(x, count, yc, scratch, threads);
+            return;
+        }
+
+        int cols = a.Columns;
+        var activationType = ReferenceDot.ActivationType(a.Type);
+        int stride = ReferenceDot.ActivationBytes(activationType, cols);
+        var quantized = scratch.Quantized.AsSpan(0, count * stride);
+        var width = Kernel.Current;
+        var pool = ComputePool.ForThreads(threads);
+        fixed (float* xp = x)
+        fixed (byte* qp = quantized)
+        fixed (float* pa = ya)
+        fixed (float* pb = yb)
+        fixed (float* pc = yc)
+        {
+            // Quantized as ReferenceMatMul quantizes for each of them (the vector quantizer, a prefill batch on the pool).
+            var body = new QuantizeBody { X = xp, Columns = cols, Quantized = qp, Stride = stride, Type = activationType, Width = width };
+            if (count >= 4 && threads > 1)
+            {
+                pool.For(count, 1, ref body);
+            }
+            else
+            {
+                body.Invoke(0, count);
+            }
+
+            Span<ParallelMatVec.Product> products = stackalloc ParallelMatVec.Product[3];
+            products[0] = a.KernelProduct(threads, pa);
+            products[1] = b.KernelProduct(threads, pb);
+            int length = 2;
+            if (c is not null)
+            {
+                products[length++] = c.KernelProduct(threads, pc);
+            }
+
+            ParallelMatVec.RunShared(pool, products[..length], qp, stride, count, width);
+        }
+    }
+
+    /// <summary>Whether <see cref="MatMulShared"/> can run <paramref name="a"/> and <paramref name="b"/> in one call.</summary>
+    private static bool CanShare(WeightMatrix a, WeightMatrix b) =>
+        Kernel.Current != KernelWidth.Scalar && a.Columns == b.Columns && a.HasReferenceOrder && b.HasReferenceOrder
+        && a.Type is GgmlType.Q4_0 or GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K
+        && b.Type is GgmlType.Q4_0 or GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K
+        && ReferenceDot.ActivationType(a.Type) == ReferenceDot.ActivationType(b.Type);
+
+    /// <summary>This matrix as one product of <see cref="ParallelMatVec.RunShared"/>, its outputs to <paramref name="y"/>.</summary>
+    private ParallelMatVec.Product KernelProduct(int threads, float* y)
+    {
+        byte* weights = KernelWeights(threads, out var layout);
+        return new ParallelMatVec.Product(Type, weights, _rowBytes, Columns, Rows, y, Rows, layout);
+    }
+
+    /// <summary>
     /// <see cref="MatMul"/> in the reference's arithmetic: each activation row quantized as its CPU path does
     /// (<see cref="ReferenceDot.QuantizeActivations"/>), each output the reference's dot product in its float order
     /// (<see cref="ReferenceDot.Dot"/>). Only for <see cref="HasReferenceOrder"/> types. Rows are split over
