@@ -146,7 +146,8 @@ public sealed class LanguageModel : IDisposable
     /// then copied once into the model's own memory (huge pages where Linux offers them) and their mapped pages released,
     /// so the first evaluation of such a model takes longer: measured on the project's build machine (a 2-core virtual
     /// machine), 0.5-0.7 s per GiB of such weights when the memory had recently been used, up to 5 s per GiB when the
-    /// host had to provide fresh memory. A host that wants its first answer fast evaluates one token at start-up.
+    /// host had to provide fresh memory. A host that wants its first answer fast awaits <see cref="PrepareAsync"/> at
+    /// start-up.
     /// </remarks>
     /// <exception cref="GgufFormatException">The file is not valid GGUF.</exception>
     /// <exception cref="InvalidDataException">The model's metadata or tensors are inconsistent.</exception>
@@ -198,6 +199,38 @@ public sealed class LanguageModel : IDisposable
         }
 
         return new InferenceSession(this, context);
+    }
+
+    /// <summary>
+    /// Makes now the copies of the weights that the kernels otherwise make on each matrix's first use (see
+    /// <see cref="Load"/>): Q4_0 packed in groups of 8 rows, Q4_K/Q5_K/Q6_K/Q8_0 in groups of 4, F16/BF16/F32 as they
+    /// are, each matrix's mapped pages released once copied. A host that wants its first answer as fast as later ones
+    /// awaits this at start-up; without it the first evaluation pays the copies. Nothing is copied with
+    /// <see cref="LanguageModelOptions.KeepWeightsMapped"/>, or for a matrix already copied. Runs on a thread-pool thread
+    /// and the model's <see cref="LanguageModelOptions.ThreadCount"/> threads; sessions may evaluate meanwhile (a matrix
+    /// is copied once, by whichever needs it first).
+    /// </summary>
+    /// <param name="cancellationToken">Stops between matrices; those copied so far stay copied.</param>
+    /// <returns>A task that completes when every matrix is in place.</returns>
+    /// <exception cref="ObjectDisposedException">The model is disposed.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public Task PrepareAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return Task.Run(
+            () =>
+            {
+                Acquire();
+                try
+                {
+                    Transformer.PrepareWeights(cancellationToken);
+                }
+                finally
+                {
+                    Release();
+                }
+            },
+            cancellationToken);
     }
 
     /// <summary>Unmaps the file once no session call is running; later calls throw <see cref="ObjectDisposedException"/>.</summary>

@@ -112,6 +112,19 @@ internal sealed class TransformerModel : IDisposable
     /// <summary>Threads a matrix product may use (set once at load).</summary>
     public int ThreadCount { get; set; } = 1;
 
+    /// <summary>
+    /// Makes the copies of every <see cref="WeightMatrix.ReadsFromStore"/> matrix now rather than on first use
+    /// (<see cref="Inference.LanguageModel.PrepareAsync"/>); stops between matrices when cancelled.
+    /// </summary>
+    public void PrepareWeights(CancellationToken cancellationToken)
+    {
+        foreach (var m in Layers.SelectMany(l => l.Matrices).Append(Output).Distinct())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            m.Prepare(ThreadCount);
+        }
+    }
+
     /// <summary>Total bytes of the matrices a token reads (a decode step's memory traffic, without the KV cache).</summary>
     public long WeightBytes => Layers.Sum(l => l.Matrices.Sum(m => m.ByteCount)) + Output.ByteCount;
 

@@ -132,6 +132,18 @@ internal sealed unsafe class WeightMatrix
         return packed != 0 ? (byte*)packed : Pack(threads);
     }
 
+    /// <summary>Whether the kernels' bytes are in place: a <see cref="ReadsFromStore"/> matrix's copy is made.</summary>
+    public bool IsPrepared => !ReadsFromStore || Volatile.Read(ref _packed) != 0;
+
+    /// <summary>Makes this matrix's copy now if the kernels read one (<see cref="ReadsFromStore"/>), on <paramref name="threads"/> threads.</summary>
+    public void Prepare(int threads)
+    {
+        if (ReadsFromStore && Kernel.Current != KernelWidth.Scalar)
+        {
+            KernelWeights(threads, out _);
+        }
+    }
+
     private byte* Pack(int threads)
     {
         lock (_packGate)

@@ -63,6 +63,47 @@ public class PackedWeightsTests
         }
     }
 
+    [TestCase(SyntheticModelFileType.Q4_0)]
+    [TestCase(SyntheticModelFileType.Q4_K_M)]
+    [TestCase(SyntheticModelFileType.F16)]
+    public async Task PrepareMakesEveryCopyBeforeTheFirstEvaluation(SyntheticModelFileType fileType)
+    {
+        byte[] bytes = SyntheticModelTests.Write(new SyntheticModelOptions(SyntheticModelShape.Presets["tiny-llama"]) { FileType = fileType, Seed = 6 });
+        float[] lazily;
+        using (var file = GgufFile.FromMemory(bytes))
+        using (var model = LanguageModel.FromFile(file, new LanguageModelOptions { ThreadCount = 2 }))
+        {
+            lazily = Logits(model);
+        }
+
+        using (var file = GgufFile.FromMemory(bytes))
+        using (var model = LanguageModel.FromFile(file, new LanguageModelOptions { ThreadCount = 2 }))
+        {
+            var copied = model.Transformer.Layers.SelectMany(l => l.Matrices).Append(model.Transformer.Output).Where(m => m.ReadsFromStore).ToArray();
+            Assert.That(copied, Is.Not.Empty, "this model's matrices are read from the store");
+            Assert.That(copied.Any(m => m.IsPrepared), Is.False, "nothing is copied at load");
+            await model.PrepareAsync();
+            Assert.That(copied.All(m => m.IsPrepared), "every copy made");
+            Assert.That(Logits(model), Is.EqualTo(lazily), "the same bits as copies made on first use");
+        }
+    }
+
+    [Test]
+    public void PrepareStopsWhenCancelledAndRefusesADisposedModel()
+    {
+        byte[] bytes = SyntheticModelTests.Write(new SyntheticModelOptions(SyntheticModelShape.Presets["tiny-llama"]) { FileType = SyntheticModelFileType.Q4_0, Seed = 6 });
+        using var file = GgufFile.FromMemory(bytes);
+        var model = LanguageModel.FromFile(file, new LanguageModelOptions { ThreadCount = 1 });
+        using (var cancelled = new CancellationTokenSource())
+        {
+            cancelled.Cancel();
+            Assert.That(async () => await model.PrepareAsync(cancelled.Token), Throws.InstanceOf<OperationCanceledException>());
+        }
+
+        model.Dispose();
+        Assert.That(() => model.PrepareAsync(), Throws.InstanceOf<ObjectDisposedException>());
+    }
+
     private static float[] Logits(LanguageModel model)
     {
         using var session = model.CreateSession(new SessionOptions { ContextLength = 32 });
