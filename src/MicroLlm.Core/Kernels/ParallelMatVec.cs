@@ -19,25 +19,9 @@ internal static unsafe class ParallelMatVec
         ComputePool pool, GgmlType weightType, byte* weights, long rowBytes, int columns, int rows,
         byte* x, long xStride, int count, float* y, long yStride, KernelWidth width, WeightLayout layout = WeightLayout.Rows)
     {
-        var job = new Job
-        {
-            WeightType = weightType,
-            Weights = weights,
-            RowBytes = rowBytes,
-            Columns = columns,
-            X = x,
-            XStride = xStride,
-            Count = count,
-            Y = y,
-            YStride = yStride,
-            Width = width,
-            Layout = layout,
-        };
-        job.RowsPerItem = RowsPerItem(weightType, columns, count, width, layout);
-        job.Rows = rows;
-        int items = (rows + job.RowsPerItem - 1) / job.RowsPerItem;
-        int minChunk = (int)Math.Clamp(MinChunkBytes / Math.Max(1, rowBytes * job.RowsPerItem * Math.Max(1, count / 4)), 1, items);
-        pool.For(items, minChunk, ref job);
+        Span<Product> product = stackalloc Product[1];
+        product[0] = new Product(weightType, weights, rowBytes, columns, rows, y, yStride, layout);
+        RunShared(pool, product, x, xStride, count, width);
     }
 
     /// <summary>
@@ -53,9 +37,9 @@ internal static unsafe class ParallelMatVec
             : Q6_KPrefillTiles.Supports(weightType, count, width) ? Q6_KPrefillTiles.TileRows : 1;
 
     /// <summary>
-    /// Up to three products that read the same prepared activations (a layer's query, key and value; gate and up) in
-    /// one pool call: their row items are handed out as one range, so the caller waits for the workers once and a
-    /// small matrix's rows fill the tail of a large one's. Each output is computed as <see cref="Run"/> computes it.
+    /// <see cref="Run"/> for up to three products that read the same prepared activations (a layer's query, key and
+    /// value; gate and up) in one pool call: their row items are handed out as one range, so the caller waits for the
+    /// workers once and a small matrix's rows fill the tail of a large one's. Each output is computed as alone.
     /// </summary>
     public static void RunShared(ComputePool pool, ReadOnlySpan<Product> products, byte* x, long xStride, int count, KernelWidth width)
     {
@@ -145,27 +129,5 @@ internal static unsafe class ParallelMatVec
                     X, XStride, Count, p.Y, p.YStride, Width, p.Layout);
             }
         }
-    }
-
-    private struct Job : IRangeBody
-    {
-        public GgmlType WeightType;
-        public byte* Weights;
-        public long RowBytes;
-        public int Columns;
-        public byte* X;
-        public long XStride;
-        public int Count;
-        public float* Y;
-        public long YStride;
-        public KernelWidth Width;
-        public WeightLayout Layout;
-        public int RowsPerItem;
-        public int Rows;
-
-        public readonly void Invoke(int start, int end) =>
-            MatVec.ComputeBatch(
-                WeightType, Weights, RowBytes, Columns, start * RowsPerItem, Math.Min(end * RowsPerItem, Rows),
-                X, XStride, Count, Y, YStride, Width, Layout);
     }
 }

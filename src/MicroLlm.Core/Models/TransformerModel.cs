@@ -5,9 +5,10 @@ namespace MicroLlm.Models;
 
 /// <summary>
 /// A decoder-only transformer (llama, qwen2, phi3, gemma2) bound to the tensors of an open GGUF file. Matrices stay in
-/// the memory map in their stored type, except those the kernels read from a copy (Q4_0 packed, F16/BF16/F32 as they
-/// are: one native store filled on first use, their mapped pages then dropped: <see cref="WeightMatrix.ReadsFromStore"/>); only the small vectors (norms, biases,
-/// RoPE factors) are read into arrays. Immutable after loading but for that packing (done once, under a lock), so any
+/// the memory map in their stored type, except those the kernels read from a copy (Q4_0 packed, Q4_K/Q5_K/Q6_K/Q8_0 in
+/// row groups, F16/BF16/F32 as they are: one native store filled on first use or by <see cref="PrepareWeights"/>, their
+/// mapped pages then dropped: <see cref="WeightMatrix.ReadsFromStore"/>); only the small vectors (norms, biases, RoPE
+/// factors) are read into arrays. Immutable after loading but for that packing (done once, under a lock), so any
 /// number of sessions on any threads may share it; <see cref="Dispose"/> frees the packed store.
 /// </summary>
 internal sealed class TransformerModel : IDisposable
@@ -62,15 +63,15 @@ internal sealed class TransformerModel : IDisposable
             throw new InvalidDataException("A gemma2 model needs post_attention_norm and post_ffw_norm in every block; this file lacks some.");
         }
 
-        // The matrices the kernels read from a copy (Q4_0 packed in groups of 8 rows; F16, BF16, F32 as they are) share
-        // one store on huge pages, filled as each is first used (WeightMatrix.ReadsFromStore).
-        var matrices = Layers.SelectMany(l => l.Matrices).Append(Output).Distinct().ToArray();
-        foreach (var m in matrices)
+        // The matrices the kernels read from a copy (WeightMatrix.ReadsFromStore) share one store on huge pages, filled
+        // as each is first used.
+        Matrices = [.. Layers.SelectMany(l => l.Matrices).Append(Output).Distinct()];
+        foreach (var m in Matrices)
         {
             m.KeepMapped = keepWeightsMapped;
         }
 
-        var packable = matrices.Where(m => m.ReadsFromStore).ToArray();
+        var packable = Matrices.Where(m => m.ReadsFromStore).ToArray();
         if (packable.Length > 0)
         {
             _packedStore = new PackedWeightStore(packable.Sum(m => PackedWeightStore.Slot(m.ByteCount)));
@@ -109,6 +110,9 @@ internal sealed class TransformerModel : IDisposable
         RopeFactors ?? (contextLength > OriginalContextLength ? RopeFactorsLong : RopeFactorsShort) ?? RopeFactorsShort;
     public TransformerLayer[] Layers { get; }
 
+    /// <summary>Every weight matrix a forward pass multiplies with, each once (the output may be the token embedding).</summary>
+    public WeightMatrix[] Matrices { get; }
+
     /// <summary>Threads a matrix product may use (set once at load).</summary>
     public int ThreadCount { get; set; } = 1;
 
@@ -118,7 +122,7 @@ internal sealed class TransformerModel : IDisposable
     /// </summary>
     public void PrepareWeights(CancellationToken cancellationToken)
     {
-        foreach (var m in Layers.SelectMany(l => l.Matrices).Append(Output).Distinct())
+        foreach (var m in Matrices)
         {
             cancellationToken.ThrowIfCancellationRequested();
             m.Prepare(ThreadCount);
@@ -126,7 +130,7 @@ internal sealed class TransformerModel : IDisposable
     }
 
     /// <summary>Total bytes of the matrices a token reads (a decode step's memory traffic, without the KV cache).</summary>
-    public long WeightBytes => Layers.Sum(l => l.Matrices.Sum(m => m.ByteCount)) + Output.ByteCount;
+    public long WeightBytes => Matrices.Sum(m => m.ByteCount);
 
     /// <summary>
     /// Binds the model in <paramref name="file"/>, checking every tensor's presence, type and shape;

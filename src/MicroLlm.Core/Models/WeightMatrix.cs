@@ -49,13 +49,13 @@ internal sealed unsafe class WeightMatrix
         ActivationType = ActivationTypeFor(tensor.Type);
         HasReferenceOrder = ReferenceDot.Supports(tensor.Type);
 
-        // The reference repacks Q4_0 matrices of 8k rows into interleaved blocks (all but the token embedding, which
-        // stays where row lookups can read it), and their kernels accumulate in another order.
-        InterleavedQ4_0 = tensor.Type == GgmlType.Q4_0 && expectedRows % 8 == 0 && tensor.Name != "token_embd.weight";
-
-        // Q4_K, Q5_K, Q6_K and Q8_0 matrices go to the store in groups of 4 rows, but for the token embedding, whose rows
-        // are looked up (and which a model with tied embeddings multiplies from the map).
-        GroupedRows = RowGroups.Supports(tensor.Type) && expectedRows % RowGroups.Size == 0 && tensor.Name != "token_embd.weight";
+        // The token embedding's rows are looked up, so it stays where lookups read it (a model with tied embeddings
+        // multiplies it from the map). The reference repacks the other Q4_0 matrices of 8k rows into interleaved
+        // blocks, and their kernels accumulate in another order; Q4_K, Q5_K, Q6_K and Q8_0 ones go to the store in
+        // groups of 4 rows.
+        bool lookedUp = tensor.Name == "token_embd.weight";
+        InterleavedQ4_0 = tensor.Type == GgmlType.Q4_0 && expectedRows % 8 == 0 && !lookedUp;
+        GroupedRows = RowGroups.Supports(tensor.Type) && expectedRows % RowGroups.Size == 0 && !lookedUp;
     }
 
     public string Name { get; }
@@ -71,6 +71,9 @@ internal sealed unsafe class WeightMatrix
 
     /// <summary>Whether the reference computes this Q4_0 matrix with its repacked (8-row interleaved) kernels.</summary>
     public bool InterleavedQ4_0 { get; }
+
+    /// <summary>Whether SIMD widths compute this matrix with integer kernels against quantized activations (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K).</summary>
+    private bool HasIntegerKernels => Type is GgmlType.Q4_0 or GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
 
     /// <summary>Whether this Q4_K, Q5_K, Q6_K or Q8_0 matrix is relaid out in <see cref="RowGroups"/> in the store.</summary>
     public bool GroupedRows { get; }
@@ -294,23 +297,13 @@ internal sealed unsafe class WeightMatrix
         int stride = ReferenceDot.ActivationBytes(activationType, cols);
         var quantized = scratch.Quantized.AsSpan(0, count * stride);
         var width = Kernel.Current;
-        var pool = ComputePool.ForThreads(threads);
         fixed (float* xp = x)
         fixed (byte* qp = quantized)
         fixed (float* pa = ya)
         fixed (float* pb = yb)
         fixed (float* pc = yc)
         {
-            // Quantized as ReferenceMatMul quantizes for each of them (the vector quantizer, a prefill batch on the pool).
-            var body = new QuantizeBody { X = xp, Columns = cols, Quantized = qp, Stride = stride, Type = activationType, Width = width };
-            if (count >= 4 && threads > 1)
-            {
-                pool.For(count, 1, ref body);
-            }
-            else
-            {
-                body.Invoke(0, count);
-            }
+            QuantizeVectors(xp, cols, count, activationType, qp, stride, width, threads);
 
             Span<ParallelMatVec.Product> products = stackalloc ParallelMatVec.Product[3];
             products[0] = a.KernelProduct(threads, pa);
@@ -321,16 +314,14 @@ internal sealed unsafe class WeightMatrix
                 products[length++] = c.KernelProduct(threads, pc);
             }
 
-            ParallelMatVec.RunShared(pool, products[..length], qp, stride, count, width);
+            ParallelMatVec.RunShared(ComputePool.ForThreads(threads), products[..length], qp, stride, count, width);
         }
     }
 
     /// <summary>Whether <see cref="MatMulShared"/> can run <paramref name="a"/> and <paramref name="b"/> in one call.</summary>
     private static bool CanShare(WeightMatrix a, WeightMatrix b) =>
         Kernel.Current != KernelWidth.Scalar && a.Columns == b.Columns && a.HasReferenceOrder && b.HasReferenceOrder
-        && a.Type is GgmlType.Q4_0 or GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K
-        && b.Type is GgmlType.Q4_0 or GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K
-        && ReferenceDot.ActivationType(a.Type) == ReferenceDot.ActivationType(b.Type);
+        && a.HasIntegerKernels && b.HasIntegerKernels && ReferenceDot.ActivationType(a.Type) == ReferenceDot.ActivationType(b.Type);
 
     /// <summary>This matrix as one product of <see cref="ParallelMatVec.RunShared"/>, its outputs to <paramref name="y"/>.</summary>
     private ParallelMatVec.Product KernelProduct(int threads, float* y)
@@ -372,20 +363,10 @@ internal sealed unsafe class WeightMatrix
 
         if (vectorQuantizer)
         {
-            // A prefill batch's vectors (4+) are quantized on the pool, one vector per item (each vector's bytes are the
-            // same whichever thread makes them); the width goes with the body, since Kernel.Current belongs to this flow.
             fixed (float* xp = x)
             fixed (byte* qp = quantized)
             {
-                var body = new QuantizeBody { X = xp, Columns = cols, Quantized = qp, Stride = stride, Type = activationType, Width = width };
-                if (count >= 4 && threads > 1)
-                {
-                    ComputePool.ForThreads(threads).For(count, 1, ref body);
-                }
-                else
-                {
-                    body.Invoke(0, count);
-                }
+                QuantizeVectors(xp, cols, count, activationType, qp, stride, width, threads);
             }
         }
         else
@@ -405,7 +386,7 @@ internal sealed unsafe class WeightMatrix
 
         bool floatWeights = Type is GgmlType.F32 or GgmlType.F16;
         if (Kernel.Current != KernelWidth.Scalar
-            && (Type is GgmlType.Q4_0 or GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K || (floatWeights && cols % 16 == 0) || bf16Kernels))
+            && (HasIntegerKernels || (floatWeights && cols % 16 == 0) || bf16Kernels))
         {
             // The SIMD kernels sum in the reference's order (bit for bit, tested against ReferenceDot); the scalar
             // width keeps ReferenceDot itself as the oracle path. F16 activations go in widened to floats.
@@ -427,6 +408,24 @@ internal sealed unsafe class WeightMatrix
         }
 
         ParallelReferenceRows(chunks, quantized, stride, count, y, scratch.Rounded);
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> vectors of <paramref name="columns"/> floats through the vector quantizer, each
+    /// <paramref name="stride"/> bytes apart; a prefill batch (4+) on the pool, one vector per item (each vector's bytes
+    /// are the same whichever thread makes them; the width goes with the body, since Kernel.Current belongs to this flow).
+    /// </summary>
+    private static void QuantizeVectors(float* x, int columns, int count, GgmlType activationType, byte* quantized, int stride, KernelWidth width, int threads)
+    {
+        var body = new QuantizeBody { X = x, Columns = columns, Quantized = quantized, Stride = stride, Type = activationType, Width = width };
+        if (count >= 4 && threads > 1)
+        {
+            ComputePool.ForThreads(threads).For(count, 1, ref body);
+        }
+        else
+        {
+            body.Invoke(0, count);
+        }
     }
 
     private struct QuantizeBody : IRangeBody

@@ -178,6 +178,45 @@ internal static class KernelTestData
     }
 
     /// <summary>
+    /// Each batch size of <paramref name="batches"/> over each row range of <paramref name="ranges"/> through
+    /// <see cref="MatVec.ComputeBatch"/>, and over every row on two threads through <see cref="ParallelMatVec.Run"/>,
+    /// each output against <paramref name="expected"/> bit for bit (<see cref="CheckBits"/>); <paramref name="weights"/>
+    /// in <paramref name="layout"/>, the activations as <see cref="ActivationBatch"/> prepares them.
+    /// </summary>
+    public static unsafe void CheckBatches(
+        GgmlType type, byte[] weights, int rows, int columns, byte[] prepared, int xBytes, float[] expected,
+        int[] batches, (int Start, int End)[] ranges, KernelWidth width, WeightLayout layout, string what)
+    {
+        long rowBytes = GgmlTypeInfo.Get(type).ByteCount(columns);
+        foreach (int batch in batches)
+        {
+            foreach (var (rowStart, rowEnd) in ranges)
+            {
+                var y = Enumerable.Repeat(float.NaN, batch * rows).ToArray();
+                fixed (byte* w = weights)
+                fixed (byte* px = prepared)
+                fixed (float* py = y)
+                {
+                    MatVec.ComputeBatch(type, w, rowBytes, columns, rowStart, rowEnd, px, xBytes, batch, py, rows, width, layout);
+                }
+
+                CheckBits(y, expected, rows, batch, rowStart, rowEnd, $"{what} batch {batch} rows {rowStart}..{rowEnd}");
+            }
+
+            var parallel = Enumerable.Repeat(float.NaN, batch * rows).ToArray();
+            using var pool = new ComputePool(2);
+            fixed (byte* w = weights)
+            fixed (byte* px = prepared)
+            fixed (float* py = parallel)
+            {
+                ParallelMatVec.Run(pool, type, w, rowBytes, columns, rows, px, xBytes, batch, py, rows, width, layout);
+            }
+
+            CheckBits(parallel, expected, rows, batch, 0, rows, $"{what} batch {batch}, 2 threads");
+        }
+    }
+
+    /// <summary>
     /// Outputs <c>y[t * rows + r]</c> of a row range against the reference's, bit for bit; rows outside the range must
     /// still hold the NaN they were filled with.
     /// </summary>

@@ -72,32 +72,7 @@ public unsafe class Q4_0SequentialTilesTests
                 }
             }
 
-            foreach (int batch in new[] { 1, 2, 3, 4, 5, 9 })
-            {
-                foreach (var (rowStart, rowEnd) in new[] { (0, rows), (8, 40), (8, 16), (16, 24), (0, 24) })
-                {
-                    var y = Enumerable.Repeat(float.NaN, batch * rows).ToArray();
-                    fixed (byte* w = packed)
-                    fixed (byte* px = prepared)
-                    fixed (float* py = y)
-                    {
-                        MatVec.ComputeBatch(type, w, rowBytes, columns, rowStart, rowEnd, px, xBytes, batch, py, rows, width, WeightLayout.PackedQ4_0);
-                    }
-
-                    CheckBits(y, expected, rows, batch, rowStart, rowEnd, $"{width} columns {columns} batch {batch} rows {rowStart}..{rowEnd}");
-                }
-
-                var parallel = Enumerable.Repeat(float.NaN, batch * rows).ToArray();
-                using var pool = new ComputePool(2);
-                fixed (byte* w = packed)
-                fixed (byte* px = prepared)
-                fixed (float* py = parallel)
-                {
-                    ParallelMatVec.Run(pool, type, w, rowBytes, columns, rows, px, xBytes, batch, py, rows, width, WeightLayout.PackedQ4_0);
-                }
-
-                CheckBits(parallel, expected, rows, batch, 0, rows, $"{width} columns {columns} batch {batch}, 2 threads");
-            }
+            CheckBatches(type, packed, rows, columns, prepared, xBytes, expected, [1, 2, 3, 4, 5, 9], [(0, rows), (8, 40), (8, 16), (16, 24), (0, 24)], width, WeightLayout.PackedQ4_0, $"{width} columns {columns}");
         }
     }
 

@@ -35,32 +35,7 @@ public unsafe class RowGroupsTests
             var (prepared, xBytes, referencePrepared, referenceBytes) = ActivationBatch(activationType, columns, maxBatch, seed: 5 * columns, width);
             float[] expected = ReferenceOutputs(type, weights, rows, columns, referencePrepared, referenceBytes, maxBatch);
 
-            foreach (int batch in new[] { 1, 2, 3, 4, 5, 9 })
-            {
-                foreach (var (rowStart, rowEnd) in new[] { (0, rows), (4, 16), (8, 12), (16, 20) })
-                {
-                    var y = Enumerable.Repeat(float.NaN, batch * rows).ToArray();
-                    fixed (byte* w = grouped)
-                    fixed (byte* px = prepared)
-                    fixed (float* py = y)
-                    {
-                        MatVec.ComputeBatch(type, w, rowBytes, columns, rowStart, rowEnd, px, xBytes, batch, py, rows, width, WeightLayout.RowGroups);
-                    }
-
-                    CheckBits(y, expected, rows, batch, rowStart, rowEnd, $"{type} {width} columns {columns} batch {batch} rows {rowStart}..{rowEnd}");
-                }
-
-                var parallel = Enumerable.Repeat(float.NaN, batch * rows).ToArray();
-                using var pool = new ComputePool(2);
-                fixed (byte* w = grouped)
-                fixed (byte* px = prepared)
-                fixed (float* py = parallel)
-                {
-                    ParallelMatVec.Run(pool, type, w, rowBytes, columns, rows, px, xBytes, batch, py, rows, width, WeightLayout.RowGroups);
-                }
-
-                CheckBits(parallel, expected, rows, batch, 0, rows, $"{type} {width} columns {columns} batch {batch}, 2 threads");
-            }
+            CheckBatches(type, grouped, rows, columns, prepared, xBytes, expected, [1, 2, 3, 4, 5, 9], [(0, rows), (4, 16), (8, 12), (16, 20)], width, WeightLayout.RowGroups, $"{type} {width} columns {columns}");
 
             // One vector through Compute, the decode entry.
             var single = Enumerable.Repeat(float.NaN, rows).ToArray();

@@ -43,32 +43,7 @@ public unsafe class TiledPrefillTests
             var (prepared, xBytes, referencePrepared, referenceBytes) = ActivationBatch(activationType, columns, maxBatch, seed: 7 * columns, width);
             float[] expected = ReferenceOutputs(type, weights, rows, columns, referencePrepared, referenceBytes, maxBatch);
 
-            foreach (int batch in new[] { 1, 2, 3, 4, 5, 8, 13, 17 })
-            {
-                foreach (var (rowStart, rowEnd) in new[] { (0, rows), (1, 20), (5, 6), (7, 9), (10, 13) })
-                {
-                    var y = Enumerable.Repeat(float.NaN, batch * rows).ToArray();
-                    fixed (byte* w = weights)
-                    fixed (byte* px = prepared)
-                    fixed (float* py = y)
-                    {
-                        MatVec.ComputeBatch(type, w, rowBytes, columns, rowStart, rowEnd, px, xBytes, batch, py, rows, width);
-                    }
-
-                    CheckBits(y, expected, rows, batch, rowStart, rowEnd, $"{type} {width} columns {columns} batch {batch} rows {rowStart}..{rowEnd}");
-                }
-
-                var parallel = Enumerable.Repeat(float.NaN, batch * rows).ToArray();
-                using var pool = new ComputePool(2);
-                fixed (byte* w = weights)
-                fixed (byte* px = prepared)
-                fixed (float* py = parallel)
-                {
-                    ParallelMatVec.Run(pool, type, w, rowBytes, columns, rows, px, xBytes, batch, py, rows, width);
-                }
-
-                CheckBits(parallel, expected, rows, batch, 0, rows, $"{type} {width} columns {columns} batch {batch}, 2 threads");
-            }
+            CheckBatches(type, weights, rows, columns, prepared, xBytes, expected, [1, 2, 3, 4, 5, 8, 13, 17], [(0, rows), (1, 20), (5, 6), (7, 9), (10, 13)], width, WeightLayout.Rows, $"{type} {width} columns {columns}");
         }
     }
 
