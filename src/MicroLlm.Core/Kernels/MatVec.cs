@@ -80,10 +80,12 @@ internal static unsafe class MatVec
             return;
         }
 
-        if (layout == WeightLayout.RowGroups)
+        // Row groups (RowGroups): the 512-bit tiles below read them directly; other paths take each group back to the
+        // file's layout first (at the end), so every output has the same bits.
+        bool grouped = layout == WeightLayout.RowGroups;
+        if (grouped && (rowStart % RowGroups.Size != 0 || rowEnd % RowGroups.Size != 0 || !RowGroups.Supports(weightType)))
         {
-            ComputeRowGroups(weightType, weights, rowBytes, columns, rowStart, rowEnd, x, xStride, count, y, yStride, width);
-            return;
+            throw new ArgumentException($"A {weightType} matrix in row groups is computed in whole groups of {RowGroups.Size} rows; got rows {rowStart}..{rowEnd}.");
         }
 
         bool sequentialQ4_0 = layout == WeightLayout.SequentialQ4_0;
@@ -98,21 +100,21 @@ internal static unsafe class MatVec
         if (Q8_0Tiles.Supports(weightType, count, width))
         {
             // Register tiles of 4 rows × 8 vectors, two outputs per accumulator.
-            Q8_0Tiles.ComputeBatch(weights, rowBytes, columns / 32, rowStart, rowEnd, x, xStride, count, y, yStride);
+            Q8_0Tiles.ComputeBatch(weights, rowBytes, columns / 32, rowStart, rowEnd, x, xStride, count, y, yStride, grouped);
             return;
         }
 
         if (Q4_KPrefillTiles.Supports(weightType, count, width))
         {
             // Register tiles of 2 rows × 8 vectors, two outputs per accumulator.
-            Q4_KPrefillTiles.ComputeBatch(weights, rowBytes, columns / 256, rowStart, rowEnd, x, xStride, count, y, yStride, fifthBits: weightType == GgmlType.Q5_K);
+            Q4_KPrefillTiles.ComputeBatch(weights, rowBytes, columns / 256, rowStart, rowEnd, x, xStride, count, y, yStride, fifthBits: weightType == GgmlType.Q5_K, grouped);
             return;
         }
 
         if (Q6_KPrefillTiles.Supports(weightType, count, width))
         {
             // Register tiles of 2 rows × 8 vectors, two outputs per accumulator.
-            Q6_KPrefillTiles.ComputeBatch(weights, rowBytes, columns / 256, rowStart, rowEnd, x, xStride, count, y, yStride);
+            Q6_KPrefillTiles.ComputeBatch(weights, rowBytes, columns / 256, rowStart, rowEnd, x, xStride, count, y, yStride, grouped);
             return;
         }
 
@@ -122,7 +124,7 @@ internal static unsafe class MatVec
             // vector.
             for (int t = 0; t < count; t++)
             {
-                ComputeTiles(weightType, weights, rowBytes, columns, rowStart, rowEnd, x + (t * xStride), y + (t * yStride));
+                ComputeTiles(weightType, weights, rowBytes, columns, rowStart, rowEnd, x + (t * xStride), y + (t * yStride), grouped);
             }
 
             return;
@@ -133,9 +135,15 @@ internal static unsafe class MatVec
             // Decode: 4 rows' chains per pass over one vector.
             for (int t = 0; t < count; t++)
             {
-                Q8_0Dot.Rows512(weights, rowBytes, columns / 32, rowStart, rowEnd, x + (t * xStride), y + (t * yStride));
+                Q8_0Dot.Rows512(weights, rowBytes, columns / 32, rowStart, rowEnd, x + (t * xStride), y + (t * yStride), grouped);
             }
 
+            return;
+        }
+
+        if (grouped)
+        {
+            ComputeUngrouped(weightType, weights, rowBytes, columns, rowStart, rowEnd, x, xStride, count, y, yStride, width);
             return;
         }
 
@@ -180,60 +188,13 @@ internal static unsafe class MatVec
     }
 
     /// <summary>
-    /// <see cref="ComputeBatch"/> over a matrix in <see cref="RowGroups"/>: at 512 bits the tiles read the groups
-    /// directly (decode 4 rows per pass, prefill tiles a group's rows); other widths and batches take each group back to
-    /// the file's layout in a per-thread buffer, then the file layout's kernels, so every output has the same bits.
+    /// <see cref="ComputeBatch"/> over a matrix in <see cref="RowGroups"/> where no kernel reads the groups (widths below
+    /// 512 bits): each group back to the file's layout in a per-thread buffer, then the file layout's kernels.
     /// </summary>
-    private static void ComputeRowGroups(
+    private static void ComputeUngrouped(
         GgmlType weightType, byte* weights, long rowBytes, int columns, int rowStart, int rowEnd,
         byte* x, long xStride, int count, float* y, long yStride, KernelWidth width)
     {
-        if (rowStart % RowGroups.Size != 0 || rowEnd % RowGroups.Size != 0 || !RowGroups.Supports(weightType))
-        {
-            throw new ArgumentException($"A {weightType} matrix in row groups is computed in whole groups of {RowGroups.Size} rows; got rows {rowStart}..{rowEnd}.");
-        }
-
-        if (count <= 0 || rowEnd <= rowStart)
-        {
-            return;
-        }
-
-        if (width == KernelWidth.Vector512)
-        {
-            switch (weightType)
-            {
-                case GgmlType.Q4_K or GgmlType.Q5_K when Q4_KPrefillTiles.Supports(weightType, count, width):
-                    Q4_KPrefillTiles.ComputeBatch(weights, rowBytes, columns / 256, rowStart, rowEnd, x, xStride, count, y, yStride, fifthBits: weightType == GgmlType.Q5_K, grouped: true);
-                    return;
-                case GgmlType.Q6_K when Q6_KPrefillTiles.Supports(weightType, count, width):
-                    Q6_KPrefillTiles.ComputeBatch(weights, rowBytes, columns / 256, rowStart, rowEnd, x, xStride, count, y, yStride, grouped: true);
-                    return;
-                case GgmlType.Q8_0 when Q8_0Tiles.Supports(weightType, count, width):
-                    Q8_0Tiles.ComputeBatch(weights, rowBytes, columns / 32, rowStart, rowEnd, x, xStride, count, y, yStride, grouped: true);
-                    return;
-                case GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K or GgmlType.Q8_0:
-                    for (int t = 0; t < count; t++)
-                    {
-                        byte* xt = x + (t * xStride);
-                        float* yt = y + (t * yStride);
-                        if (weightType == GgmlType.Q8_0)
-                        {
-                            Q8_0Dot.Rows512(weights, rowBytes, columns / 32, rowStart, rowEnd, xt, yt, grouped: true);
-                        }
-                        else if (weightType == GgmlType.Q6_K)
-                        {
-                            Q6_KTiles.Compute(weights, rowBytes, columns / 256, rowStart, rowEnd, xt, yt, grouped: true);
-                        }
-                        else
-                        {
-                            Q4_KTiles.Compute(weights, rowBytes, columns / 256, rowStart, rowEnd, xt, yt, fifthBits: weightType == GgmlType.Q5_K, grouped: true);
-                        }
-                    }
-
-                    return;
-            }
-        }
-
         int blockBytes = RowGroups.BlockBytes(weightType);
         byte* rows = ThreadScratch.Bytes(ref t_group, RowGroups.Size * rowBytes);
         for (int r = rowStart; r < rowEnd; r += RowGroups.Size)
@@ -279,15 +240,15 @@ internal static unsafe class MatVec
         (weightType is GgmlType.Q4_K or GgmlType.Q5_K && Q4_KTiles.Supports(width)) || (weightType == GgmlType.Q6_K && Q6_KTiles.Supports(width));
 
     /// <summary>One vector through <see cref="Q4_KTiles"/> or <see cref="Q6_KTiles"/> (<see cref="TiledDecode"/>).</summary>
-    private static void ComputeTiles(GgmlType weightType, byte* weights, long rowBytes, int columns, int rowStart, int rowEnd, byte* x, float* y)
+    private static void ComputeTiles(GgmlType weightType, byte* weights, long rowBytes, int columns, int rowStart, int rowEnd, byte* x, float* y, bool grouped = false)
     {
         if (weightType is GgmlType.Q4_K or GgmlType.Q5_K)
         {
-            Q4_KTiles.Compute(weights, rowBytes, columns / 256, rowStart, rowEnd, x, y, fifthBits: weightType == GgmlType.Q5_K);
+            Q4_KTiles.Compute(weights, rowBytes, columns / 256, rowStart, rowEnd, x, y, fifthBits: weightType == GgmlType.Q5_K, grouped);
         }
         else
         {
-            Q6_KTiles.Compute(weights, rowBytes, columns / 256, rowStart, rowEnd, x, y);
+            Q6_KTiles.Compute(weights, rowBytes, columns / 256, rowStart, rowEnd, x, y, grouped);
         }
     }
 
