@@ -82,12 +82,8 @@ internal static unsafe class Q4_0SequentialPanels
         byte* next = w + (PanelRows * (long)rb);
         for (int b = 0; b < blocks; b++, w += StepBytes, next += StepBytes, panel += PanelBlockBytes)
         {
-            Sse.Prefetch0(next);
-            Sse.Prefetch0(next + 64);
-            Sse.Prefetch0(next + 128);
-            Sse.Prefetch0(next + r8);
-            Sse.Prefetch0(next + r8 + 64);
-            Sse.Prefetch0(next + r8 + 128);
+            MatVec.PrefetchLines(next, StepBytes);
+            MatVec.PrefetchLines(next + r8, StepBytes);
             byte* q = w + 16;
             var z0 = Lanes(q, r8, r12);
             var z1 = Lanes(q + 16, r8, r12);

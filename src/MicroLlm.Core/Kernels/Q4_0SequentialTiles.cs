@@ -189,7 +189,7 @@ internal static unsafe class Q4_0SequentialTiles
         var rowFromSlot = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
         for (int b = 0; b < blocks; b++, w += StepBytes, next += StepBytes)
         {
-            Prefetch(next);
+            MatVec.PrefetchLines(next, StepBytes);
             var dw = Avx2.PermuteVar8x32(HalfBits.Load8((short*)w), rowFromSlot);
             var w0 = Nibbles256(w + 16, low);
             var w1 = Nibbles256(w + 32, low);
@@ -239,7 +239,7 @@ internal static unsafe class Q4_0SequentialTiles
         var ones = Vector512.Create((short)1);
         for (byte* end = w + (blocks * StepBytes); w < end; w += StepBytes, next += StepBytes, x += XBytes, dx++, sx++)
         {
-            Prefetch(next);
+            MatVec.PrefetchLines(next, StepBytes);
             var dw = HalfBits.Load8((short*)w); // the 8 scales in slot order
             var q03 = Vector512.Load(w + 16);
             var q47 = Vector512.Load(w + 80);
@@ -281,14 +281,6 @@ internal static unsafe class Q4_0SequentialTiles
         var t = MatVec.Widen(Avx512BW.PackSignedSaturate(s03, s47), ones); // lane i: rows i, i, i+4, i+4 (16 products each)
         var s = t + Avx512F.Shuffle(t, 0xB1); // rows i, i, i+4, i+4 whole
         return Avx512F.ConvertToVector256Int32(s.AsInt64()); // the low half of each pair: rows 0, 4, 1, 5, 2, 6, 3, 7
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Prefetch(byte* p)
-    {
-        Sse.Prefetch0(p);
-        Sse.Prefetch0(p + 64);
-        Sse.Prefetch0(p + 128);
     }
 
     /// <summary><c>fma((float)(sums − 8Σx), d_w · d_x, acc)</c> in every lane: one row's block step per lane.</summary>

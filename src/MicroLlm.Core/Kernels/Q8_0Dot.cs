@@ -96,9 +96,7 @@ internal static unsafe class Q8_0Dot
         int b = 0;
         for (; b + 2 <= blocks; b += 2, w += 2 * Bytes, x += 2 * Bytes)
         {
-            var d0 = Vector256.Create(HalfBits.ToSingle(*(ushort*)w) * HalfBits.ToSingle(*(ushort*)x));
-            var d1 = Vector256.Create(HalfBits.ToSingle(*(ushort*)(w + Bytes)) * HalfBits.ToSingle(*(ushort*)(x + Bytes)));
-            acc = PairStep(w, Bytes, LoadPair(x), d0, d1, ones, acc);
+            acc = PairStep(w, Bytes, LoadPair(x), Vector256.Create(Scale(w, x)), Vector256.Create(Scale(w + Bytes, x + Bytes)), ones, acc);
         }
 
         if (b < blocks)
@@ -137,11 +135,7 @@ internal static unsafe class Q8_0Dot
             for (; b + 2 <= blocks; b += 2, w += step, xb += 2 * Bytes, next += 8 * Bytes)
             {
                 // 4 rows × 68 bytes per step, fetched 272 bytes at a time from the contiguous rows 4 passes ahead.
-                Sse.Prefetch0(next);
-                Sse.Prefetch0(next + 64);
-                Sse.Prefetch0(next + 128);
-                Sse.Prefetch0(next + 192);
-                Sse.Prefetch0(next + 256);
+                MatVec.PrefetchLines(next, 8 * Bytes);
                 var xq = LoadPair(xb);
 
                 // The 4 rows' scales of both blocks converted in one vector (HalfBits' vector form never computes with a
