@@ -31,7 +31,7 @@ internal static class BenchCommand
             var inv = CultureInfo.InvariantCulture;
             stdout.WriteLine(string.Create(inv, $"model:      {file.Name} ({lm.Info.Architecture}, {r.WeightBytes / 1048576.0:F1} MiB of weights per token), loaded in {loadMs:F0} ms"));
             stdout.WriteLine(string.Create(inv, $"threads:    {r.Threads}"));
-            stdout.WriteLine(mapped ? "weights:    kept in the file mapping" : "weights:    Q4_0 (packed), Q4_K/Q5_K/Q6_K/Q8_0 (in groups of 4 rows) and F16/BF16/F32 copied to the model's memory on first use, the rest mapped");
+            stdout.WriteLine(mapped ? "weights:    kept in the file mapping" : "weights:    those the kernels read faster from a copy copied to the model's memory on first use (see LanguageModelOptions.KeepWeightsMapped), the rest mapped");
             stdout.WriteLine(string.Create(inv, $"prefill:    {r.PromptTokensPerSecond:F2} tok/s (pp{parse.GetValue(prompt)})"));
             stdout.WriteLine(string.Create(inv, $"decode:     {r.GenerationTokensPerSecond:F2} tok/s (tg{parse.GetValue(gen)})"));
             stdout.WriteLine(string.Create(inv, $"bandwidth:  {r.BandwidthGBps:F1} GB/s read (median of the probe passes between decode rounds; {r.BandwidthMinGBps:F1}-{r.BandwidthMaxGBps:F1}) -> roofline {r.RooflineTokensPerSecond:F1} tok/s; decode is {r.RooflineRatio:P0} of it"));
