@@ -55,7 +55,9 @@ internal sealed unsafe class WeightMatrix
         // groups of 4 rows.
         bool lookedUp = tensor.Name == "token_embd.weight";
         InterleavedQ4_0 = tensor.Type == GgmlType.Q4_0 && expectedRows % 8 == 0 && !lookedUp;
-        GroupedRows = RowGroups.Supports(tensor.Type) && expectedRows % RowGroups.Size == 0 && !lookedUp;
+        StoreLayout = InterleavedQ4_0 ? WeightLayout.PackedQ4_0
+            : RowGroups.Supports(tensor.Type) && expectedRows % RowGroups.Size == 0 && !lookedUp ? WeightLayout.RowGroups
+            : WeightLayout.Rows;
     }
 
     public string Name { get; }
@@ -75,19 +77,23 @@ internal sealed unsafe class WeightMatrix
     /// <summary>Whether SIMD widths compute this matrix with integer kernels against quantized activations (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K).</summary>
     private bool HasIntegerKernels => Type is GgmlType.Q4_0 or GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
 
-    /// <summary>Whether this Q4_K, Q5_K, Q6_K or Q8_0 matrix is relaid out in <see cref="RowGroups"/> in the store.</summary>
-    public bool GroupedRows { get; }
+    /// <summary>
+    /// The layout of this matrix's copy in a store: <see cref="WeightLayout.PackedQ4_0"/> for <see cref="InterleavedQ4_0"/>
+    /// matrices, <see cref="WeightLayout.RowGroups"/> for Q4_K, Q5_K, Q6_K and Q8_0 ones of 4k rows (not the token
+    /// embedding), <see cref="WeightLayout.Rows"/> for the rest (copied as they are, or not copied).
+    /// </summary>
+    public WeightLayout StoreLayout { get; }
 
     /// <summary>
     /// Whether the kernels should read this matrix from a copy in a model's <see cref="PackedWeightStore"/> rather than
-    /// from the map: <see cref="InterleavedQ4_0"/> matrices (packed into their 8-row layout), <see cref="GroupedRows"/>
-    /// ones (in groups of 4 rows), and F16, BF16 and F32 ones (copied as they are). A 2048-column F16 row is one 4 KiB
+    /// from the map: those with a <see cref="StoreLayout"/> (Q4_0 packed in groups of 8 rows, the K-quants and Q8_0 in
+    /// groups of 4), and F16, BF16 and F32 ones (copied as they are). A 2048-column F16 row is one 4 KiB
     /// page: streamed from the map, every row starts on a new page (a TLB miss, and the hardware prefetcher stops
     /// there); from the store's huge pages it does not (measured, TinyLlama, 1 thread, decode kernel CPU samples: F16
     /// -25 %). The decode tiles read 4 rows side by side: from the file's layout four streams a row apart, from a
     /// group one.
     /// </summary>
-    public bool ReadsFromStore => !KeepMapped && (InterleavedQ4_0 || GroupedRows || Type is GgmlType.F16 or GgmlType.BF16 or GgmlType.F32);
+    public bool ReadsFromStore => !KeepMapped && (StoreLayout != WeightLayout.Rows || Type is GgmlType.F16 or GgmlType.BF16 or GgmlType.F32);
 
     /// <summary>
     /// Whether the kernels read the map even where a copy would be faster (<see cref="Inference.LanguageModelOptions.KeepWeightsMapped"/>);
@@ -97,8 +103,8 @@ internal sealed unsafe class WeightMatrix
 
     /// <summary>
     /// Gives this <see cref="ReadsFromStore"/> matrix its place in a model's store (at <paramref name="offset"/>, of
-    /// <see cref="PackedWeightStore.Slot"/> bytes). Without one, an <see cref="InterleavedQ4_0"/> or <see cref="GroupedRows"/>
-    /// matrix takes a store of its own when first packed and other matrices stay in the map.
+    /// <see cref="PackedWeightStore.Slot"/> bytes). Without one, a matrix with a <see cref="StoreLayout"/> takes a store
+    /// of its own when first packed and other matrices stay in the map.
     /// </summary>
     public void UsePackedStore(PackedWeightStore store, long offset)
     {
@@ -116,21 +122,19 @@ internal sealed unsafe class WeightMatrix
 
     /// <summary>
     /// The bytes the kernels read and their <paramref name="layout"/>: the memory map, or their copy in the store
-    /// (<see cref="ReadsFromStore"/>; <see cref="InterleavedQ4_0"/> matrices packed into <see cref="Kernels.Q4_0SequentialTiles"/>'
-    /// layout, <see cref="GroupedRows"/> ones into <see cref="RowGroups"/>), made on first use on <paramref name="threads"/>
+    /// (<see cref="ReadsFromStore"/>, in <see cref="StoreLayout"/>), made on first use on <paramref name="threads"/>
     /// threads. A file's mapped pages are then dropped from the process, so the copy replaces them; memory the caller
     /// handed to <see cref="GgufFile.FromMemory"/> is left as it is.
     /// </summary>
     private byte* KernelWeights(int threads, out WeightLayout layout)
     {
-        bool relaid = InterleavedQ4_0 || GroupedRows;
-        layout = InterleavedQ4_0 ? WeightLayout.SequentialQ4_0 : WeightLayout.Rows;
-        if (KeepMapped || (!relaid && Volatile.Read(ref _store) is null))
+        if (KeepMapped || (StoreLayout == WeightLayout.Rows && Volatile.Read(ref _store) is null))
         {
+            layout = InterleavedQ4_0 ? WeightLayout.SequentialQ4_0 : WeightLayout.Rows;
             return _data;
         }
 
-        layout = InterleavedQ4_0 ? WeightLayout.PackedQ4_0 : GroupedRows ? WeightLayout.RowGroups : WeightLayout.Rows;
+        layout = StoreLayout;
         nint packed = Volatile.Read(ref _packed);
         return packed != 0 ? (byte*)packed : Pack(threads);
     }
@@ -160,7 +164,7 @@ internal sealed unsafe class WeightMatrix
                 }
 
                 // Items of a group's rows (8 packed Q4_0 rows or 4 of a row group; copies take 8, the last one maybe shorter).
-                int groupRows = GroupedRows ? RowGroups.Size : Q4_0SequentialTiles.GroupRows;
+                int groupRows = StoreLayout == WeightLayout.RowGroups ? RowGroups.Size : Q4_0SequentialTiles.GroupRows;
                 var body = new PackBody
                 {
                     Source = _data,
@@ -169,8 +173,8 @@ internal sealed unsafe class WeightMatrix
                     RowBytes = _rowBytes,
                     Rows = Rows,
                     Blocks = Columns / 32,
-                    Interleave = InterleavedQ4_0,
-                    BlockBytes = GroupedRows ? RowGroups.BlockBytes(Type) : 0,
+                    Layout = StoreLayout,
+                    BlockBytes = StoreLayout == WeightLayout.RowGroups ? RowGroups.BlockBytes(Type) : 0,
                     File = _file,
                 };
                 int groups = (Rows + groupRows - 1) / groupRows;
@@ -187,8 +191,8 @@ internal sealed unsafe class WeightMatrix
     /// <summary>Packs (Q4_0), groups (<see cref="RowGroups"/>) or copies groups of rows, then drops the mapped pages they came from (file mappings only).</summary>
     private struct PackBody : IRangeBody
     {
-        public bool Interleave;
-        public int BlockBytes; // of a row group's blocks; 0: not grouped
+        public WeightLayout Layout;
+        public int BlockBytes; // of a row group's blocks
         public GgufFile File;
         public byte* Source;
         public byte* Target;
@@ -200,14 +204,14 @@ internal sealed unsafe class WeightMatrix
         public readonly void Invoke(int start, int end)
         {
             long from = start * GroupBytes, to = Math.Min(end * GroupBytes, Rows * RowBytes);
-            if (Interleave)
+            if (Layout == WeightLayout.PackedQ4_0)
             {
                 for (int g = start; g < end; g++)
                 {
                     Q4_0SequentialTiles.Pack(Source + (g * GroupBytes), RowBytes, Blocks, Target + (g * GroupBytes));
                 }
             }
-            else if (BlockBytes > 0)
+            else if (Layout == WeightLayout.RowGroups)
             {
                 for (int g = start; g < end; g++)
                 {
